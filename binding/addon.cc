@@ -1,0 +1,30 @@
+// Entry point: one InstanceData per environment (main thread or worker).
+#include "Optimizer.h"
+#include "Tensor.h"
+#include "data.h"
+#include "device.h"
+#include "functional.h"
+#include "serialize.h"
+
+namespace tb {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new InstanceData();
+  env.SetInstanceData(data);
+  auto tensor = Tensor::Init(env);
+  data->tensorCtor = Napi::Persistent(tensor);
+  auto sgd = SGD::Init(env);
+  data->sgdCtor = Napi::Persistent(sgd);
+  exports.Set("Tensor", tensor);
+  exports.Set("SGD", sgd);
+  InitFunctional(env, exports);
+  InitData(env, exports);
+  InitSerialize(env, exports);
+  InitDeviceFns(env, exports);
+  return exports;
+}
+
+}  // namespace tb
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) { return tb::Init(env, exports); }
+NODE_API_MODULE(torchbridge, InitAddon)

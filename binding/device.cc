@@ -1,0 +1,191 @@
+// Devices, RNG, threads and grad mode: process-wide libtorch state.
+#include "device.h"
+
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <torch/csrc/api/include/torch/version.h>
+
+#ifdef TB_WITH_CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+#ifdef TB_WITH_NPU
+#include <torch_npu/csrc/libs/init_npu.h>
+#endif
+
+#include "Tensor.h"
+
+namespace tb {
+
+namespace {
+
+#ifdef TB_WITH_NPU
+bool npuInitialised = false;
+#endif
+
+bool CudaUsable() { return at::globalContext().hasCUDA() && at::detail::getCUDAHooks().deviceCount() > 0; }
+
+// backends(): what was compiled in, what is usable now, and which libtorch.
+Napi::Value Backends(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto compiled = Napi::Object::New(env), available = Napi::Object::New(env);
+  compiled.Set("cpu", true);
+  available.Set("cpu", true);
+#ifdef TB_WITH_CUDA
+  compiled.Set("cuda", true);
+#else
+  compiled.Set("cuda", false);
+#endif
+  available.Set("cuda", CudaUsable());
+#ifdef TB_WITH_NPU
+  compiled.Set("npu", true);
+  available.Set("npu", npuInitialised);
+#else
+  compiled.Set("npu", false);
+  available.Set("npu", false);
+#endif
+  auto out = Napi::Object::New(env);
+  out.Set("compiled", compiled);
+  out.Set("available", available);
+  out.Set("cudaDeviceCount", static_cast<double>(CudaUsable() ? at::detail::getCUDAHooks().deviceCount() : 0));
+  out.Set("libtorch", TORCH_VERSION);
+  out.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
+  out.Set("threads", at::get_num_threads());
+  out.Set("parallelInfo", at::get_parallel_info());
+  return out;
+}
+
+// initDevice(name): brings up an accelerator before first use. For npu this is
+// torch_npu's own initialisation; it is finalised when the environment exits.
+Napi::Value InitDevice(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto name = TB_STRING(info, 0, "initDevice");
+  auto dev = ParseDevice(env, name);
+  TB_TRY
+  if (dev.is_cuda()) {
+    TORCH_CHECK(CudaUsable(), "CUDA is not available (built with CUDA: ",
+#ifdef TB_WITH_CUDA
+                "yes",
+#else
+                "no",
+#endif
+                ")");
+    auto count = at::detail::getCUDAHooks().deviceCount();
+    TORCH_CHECK(dev.index() < count, "device ", name, " does not exist: ", count, " CUDA device(s)");
+  }
+  if (dev.is_privateuseone()) {
+#ifdef TB_WITH_NPU
+    if (!npuInitialised) {
+      torch_npu::init_npu(c10::Device(c10::DeviceType::PrivateUse1, dev.has_index() ? dev.index() : 0));
+      npuInitialised = true;
+      env.AddCleanupHook([] {
+        if (npuInitialised) torch_npu::finalize_npu();
+        npuInitialised = false;
+      });
+    }
+#else
+    TORCH_CHECK(false, "torchbridge was built without npu support: rebuild with "
+                       "`npm run build:native -- --device npu` in a CANN environment with torch_npu");
+#endif
+  }
+  return env.Undefined();
+  TB_CATCH(env, "initDevice")
+}
+
+// synchronize(device): waits for queued kernels (for timing).
+Napi::Value Synchronize(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto dev = ParseDevice(env, TB_STRING(info, 0, "synchronize"));
+  TB_TRY
+  if (dev.is_cuda()) at::detail::getCUDAHooks().deviceSynchronize(dev.has_index() ? dev.index() : 0);
+#ifdef TB_WITH_NPU
+  if (dev.is_privateuseone()) torch::npu::synchronize(dev.has_index() ? dev.index() : -1);
+#endif
+  return env.Undefined();
+  TB_CATCH(env, "synchronize")
+}
+
+// cudaMemory(): {allocated, reserved, peak} bytes of the CUDA caching allocator.
+Napi::Value CudaMemory(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto out = Napi::Object::New(env);
+#ifdef TB_WITH_CUDA
+  TB_TRY
+  if (CudaUsable()) {
+    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(0);
+    using c10::CachingAllocator::StatType;
+    auto idx = static_cast<size_t>(StatType::AGGREGATE);
+    out.Set("allocated", static_cast<double>(stats.allocated_bytes[idx].current));
+    out.Set("reserved", static_cast<double>(stats.reserved_bytes[idx].current));
+    out.Set("peak", static_cast<double>(stats.allocated_bytes[idx].peak));
+  }
+  TB_CATCH(env, "cudaMemory")
+#endif
+  return out;
+}
+
+Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  double seed = TB_NUMBER(info, 0, "manualSeed");
+  TB_TRY
+  at::manual_seed(static_cast<uint64_t>(seed));
+  return env.Undefined();
+  TB_CATCH(env, "manualSeed")
+}
+
+// The CPU generator's state as a uint8 tensor, for checkpoints.
+Napi::Value GetRngState(const Napi::CallbackInfo& info) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return Tensor::Wrap(info.Env(), gen.get_state());
+}
+
+Napi::Value SetRngState(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto& state = Tensor::From(info[0], "setRngState");
+  TB_TRY
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+  return env.Undefined();
+  TB_CATCH(env, "setRngState")
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  int n = TB_NUMBER(info, 0, "setNumThreads").Int32Value();
+  TB_THROW_TYPE_IF(n < 1, env, "setNumThreads: expected a positive integer");
+  TB_TRY
+  at::set_num_threads(n);
+  return env.Undefined();
+  TB_CATCH(env, "setNumThreads")
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), at::get_num_threads());
+}
+
+Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
+  at::GradMode::set_enabled(TB_BOOL(info, 0, "setGradEnabled"));
+  return info.Env().Undefined();
+}
+
+Napi::Value IsGradEnabled(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), at::GradMode::is_enabled());
+}
+
+}  // namespace
+
+void InitDeviceFns(Napi::Env env, Napi::Object exports) {
+  exports.Set("backends", Napi::Function::New<Backends>(env, "backends"));
+  exports.Set("initDevice", Napi::Function::New<InitDevice>(env, "initDevice"));
+  exports.Set("synchronize", Napi::Function::New<Synchronize>(env, "synchronize"));
+  exports.Set("cudaMemory", Napi::Function::New<CudaMemory>(env, "cudaMemory"));
+  exports.Set("manualSeed", Napi::Function::New<ManualSeed>(env, "manualSeed"));
+  exports.Set("getRngState", Napi::Function::New<GetRngState>(env, "getRngState"));
+  exports.Set("setRngState", Napi::Function::New<SetRngState>(env, "setRngState"));
+  exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
+  exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));
+  exports.Set("setGradEnabled", Napi::Function::New<SetGradEnabled>(env, "setGradEnabled"));
+  exports.Set("isGradEnabled", Napi::Function::New<IsGradEnabled>(env, "isGradEnabled"));
+}
+
+}  // namespace tb

@@ -1,0 +1,199 @@
+// save/load in PyTorch's own format (torch.save's zip + pickle), so Python's
+// torch.load reads our files and we read its files. File I/O and (un)pickling run
+// in AsyncWorkers; JS values are converted on the main thread only.
+#include "serialize.h"
+
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/csrc/jit/serialization/pickler.h>
+
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
+#include "Tensor.h"
+
+namespace tb {
+
+namespace {
+
+c10::IValue ToIValue(const Napi::Value& v, int depth = 0) {
+  auto env = v.Env();
+  if (depth > 64) throw Napi::Error::New(env, "save: value nested too deeply");
+  if (Tensor::Is(v)) return Tensor::From(v, "save").detach();
+  if (v.IsNull() || v.IsUndefined()) return c10::IValue();
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value();
+  if (v.IsString()) return v.As<Napi::String>().Utf8Value();
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    // Integers stay ints (Python reads `epoch` as int); the rest are floats.
+    if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.0e15) return static_cast<int64_t>(d);
+    return d;
+  }
+  if (v.IsArray()) {
+    auto a = v.As<Napi::Array>();
+    c10::impl::GenericList list(c10::AnyType::get());
+    for (uint32_t i = 0; i < a.Length(); ++i) list.push_back(ToIValue(a.Get(i), depth + 1));
+    return list;
+  }
+  if (v.IsObject() && !v.IsFunction()) {
+    auto o = v.As<Napi::Object>();
+    c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
+    auto keys = o.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); ++i) {
+      auto k = keys.Get(i).As<Napi::String>();
+      dict.insert(k.Utf8Value(), ToIValue(o.Get(k), depth + 1));
+    }
+    return dict;
+  }
+  throw Napi::TypeError::New(env, "save: can only save tensors, numbers, strings, booleans, arrays and objects");
+}
+
+Napi::Value FromIValue(Napi::Env env, const c10::IValue& v) {
+  if (v.isTensor()) return Tensor::Wrap(env, v.toTensor());
+  if (v.isNone()) return env.Null();
+  if (v.isBool()) return Napi::Boolean::New(env, v.toBool());
+  if (v.isInt()) return Napi::Number::New(env, static_cast<double>(v.toInt()));
+  if (v.isDouble()) return Napi::Number::New(env, v.toDouble());
+  if (v.isString()) return Napi::String::New(env, v.toStringRef());
+  if (v.isList() || v.isTuple()) {
+    auto elems = v.isList() ? v.toListRef().vec() : v.toTupleRef().elements().vec();
+    auto a = Napi::Array::New(env, elems.size());
+    for (size_t i = 0; i < elems.size(); ++i) a.Set(i, FromIValue(env, elems[i]));
+    return a;
+  }
+  if (v.isGenericDict()) {
+    auto o = Napi::Object::New(env);
+    for (const auto& e : v.toGenericDict()) {
+      const auto& k = e.key();
+      std::string key = k.isString() ? k.toStringRef() : k.isInt() ? std::to_string(k.toInt()) : "";
+      if (key.empty()) throw Napi::Error::New(env, "load: unsupported dict key type " + k.tagKind());
+      o.Set(key, FromIValue(env, e.value()));
+    }
+    return o;
+  }
+  throw Napi::Error::New(env, "load: unsupported value of type " + v.tagKind());
+}
+
+// torch::pickle_save without TorchScript's type tags, which Python's
+// weights_only loader refuses: plain dicts, lists and tensors, as torch.save writes.
+std::vector<char> PickleSave(const c10::IValue& value) {
+  std::vector<char> pickle;
+  torch::jit::Pickler pickler([&](const char* buf, size_t n) { pickle.insert(pickle.end(), buf, buf + n); },
+                              nullptr, nullptr, nullptr, nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(value);
+  pickler.stop();
+  std::vector<char> out;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* p, size_t n) {
+    auto* b = static_cast<const char*>(p);
+    out.insert(out.end(), b, b + n);
+    return n;
+  });
+  torch::jit::writeArchiveAndTensors("data", pickle.data(), pickle.size(), pickler.tensorData(), writer);
+  writer.writeEndOfFile();
+  return out;
+}
+
+// Writes to `path.tmp-PID`, fsyncs, then renames: a crash leaves the old file whole.
+void WriteAtomic(const std::string& path, const std::vector<char>& bytes) {
+  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  TORCH_CHECK(f, "cannot open ", tmp, " for writing: ", std::strerror(errno));
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  ok = std::fflush(f) == 0 && ok;
+  ok = ::fsync(fileno(f)) == 0 && ok;
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    std::remove(tmp.c_str());
+    TORCH_CHECK(false, "cannot write ", path, ": ", std::strerror(err));
+  }
+}
+
+std::vector<char> ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  TORCH_CHECK(in, "cannot open ", path, ": ", std::strerror(errno));
+  auto size = in.tellg();
+  std::vector<char> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  TORCH_CHECK(in.read(bytes.data(), size), "cannot read ", path);
+  return bytes;
+}
+
+class SaveWorker : public Napi::AsyncWorker {
+ public:
+  SaveWorker(Napi::Env env, std::string path, c10::IValue value)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)),
+        value_(std::move(value)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      WriteAtomic(path_, PickleSave(value_));
+    } catch (const std::exception& e) {
+      SetError(Describe("save", e));
+    }
+    value_ = c10::IValue();  // drop tensor references off the main thread
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string path_;
+  c10::IValue value_;
+};
+
+class LoadWorker : public Napi::AsyncWorker {
+ public:
+  LoadWorker(Napi::Env env, std::string path)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      value_ = torch::jit::pickle_load(ReadAll(path_));
+    } catch (const std::exception& e) {
+      SetError(Describe("load", e) + " (file " + path_ + ")");
+    }
+  }
+  void OnOK() override {
+    try {
+      deferred_.Resolve(FromIValue(Env(), value_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string path_;
+  c10::IValue value_;
+};
+
+// save(path, value) -> Promise<void>
+Napi::Value Save(const Napi::CallbackInfo& info) {
+  auto path = TB_STRING(info, 0, "save");
+  auto* w = new SaveWorker(info.Env(), path, ToIValue(info[1]));
+  auto p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+// load(path) -> Promise<value>
+Napi::Value Load(const Napi::CallbackInfo& info) {
+  auto* w = new LoadWorker(info.Env(), TB_STRING(info, 0, "load"));
+  auto p = w->Promise();
+  w->Queue();
+  return p;
+}
+
+}  // namespace
+
+void InitSerialize(Napi::Env env, Napi::Object exports) {
+  exports.Set("save", Napi::Function::New<Save>(env, "save"));
+  exports.Set("load", Napi::Function::New<Load>(env, "load"));
+}
+
+}  // namespace tb

@@ -1,0 +1,13 @@
+// torchbridge: libtorch for Node.js.
+export { backends, parseDevice } from './device';
+export type { Backends } from './native';
+export {
+  arange, cat, empty, full, getNumThreads, keep, manualSeed, noGrad, ones, rand, randint, randn, randperm, setNumThreads,
+  stack, tensor, tidy, Tensor, zeros,
+} from './tensor';
+export type { DType, TensorOptions } from './tensor';
+export * as nn from './nn';
+export * as optim from './optim';
+export { save, load } from './serialize';
+export type { Value as SaveValue } from './serialize';
+export { AlexNetModel } from './models/alexnet';

@@ -1,0 +1,48 @@
+// The reference tutorial's AlexNet for 32x32 CIFAR-10, layer for layer. Field
+// names (including `max_pool*` and `flaten1`) are the reference's, so state-dict
+// keys and checkpoints are interchangeable with the Python model.
+import { Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers';
+import { Module } from '../nn/module';
+import { Tensor } from '../tensor';
+
+export class AlexNetModel extends Module {
+  // input 3x32x32 -> 64x15x15
+  conv1 = new Sequential(new Conv2d(3, 64, 4, { stride: 2 }), new ReLU(true));
+  // -> 64x14x14
+  max_pool1 = new MaxPool2d(2, { stride: 1 });
+  // -> 256x14x14
+  conv2 = new Sequential(new Conv2d(64, 256, 3, { padding: 1 }), new ReLU(true));
+  // -> 256x7x7
+  max_pool2 = new MaxPool2d(2, { stride: 2 });
+  // -> 384x7x7
+  conv3 = new Sequential(new Conv2d(256, 384, 3, { padding: 1 }), new ReLU(true));
+  // -> 384x7x7
+  conv4 = new Sequential(new Conv2d(384, 384, 3, { padding: 1 }), new ReLU(true));
+  // -> 256x7x7
+  conv5 = new Sequential(new Conv2d(384, 256, 3, { padding: 1 }), new ReLU(true));
+  // -> 256x6x6
+  max_pool3 = new MaxPool2d(2, { stride: 1 });
+  // -> 9216
+  flaten1 = new Flatten();
+  // -> 4608
+  fc1 = new Sequential(new Linear(9216, 4608), new ReLU(true), new Dropout(0.5));
+  // -> 4608
+  fc2 = new Sequential(new Linear(4608, 4608), new ReLU(true), new Dropout(0.5));
+  // -> 10
+  fc3 = new Linear(4608, 10);
+
+  forward(x: Tensor): Tensor {
+    x = this.conv1.forward(x);
+    x = this.max_pool1.forward(x);
+    x = this.conv2.forward(x);
+    x = this.max_pool2.forward(x);
+    x = this.conv3.forward(x);
+    x = this.conv4.forward(x);
+    x = this.conv5.forward(x);
+    x = this.max_pool3.forward(x);
+    x = this.flaten1.forward(x);
+    x = this.fc1.forward(x);
+    x = this.fc2.forward(x);
+    return this.fc3.forward(x);
+  }
+}

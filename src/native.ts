@@ -1,0 +1,114 @@
+// The raw addon, typed in one place. Public code goes through src/tensor.ts and
+// friends, which validate arguments before anything reaches C++.
+import * as path from 'node:path';
+
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'uint8' | 'bool';
+export type TypedData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Uint16Array;
+
+export interface RawTensor {
+  shape(): number[];
+  strides(): number[];
+  dtype(): DType;
+  device(): string;
+  isDisposed(): boolean;
+  dispose(): void;
+  data(): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
+  item(): number;
+  to(device: string | null, dtype: DType | null, memoryFormat: 'channels_last' | 'contiguous' | null): RawTensor;
+  requiresGrad(): boolean;
+  setRequiresGrad(flag: boolean): void;
+  grad(): RawTensor | null;
+  backward(gradient: RawTensor | null, retainGraph: boolean): void;
+  unary(op: string): RawTensor;
+  binary(op: string, other: RawTensor | number | boolean, alpha?: number): RawTensor;
+  reduce(op: string, dims: number[] | null, keepdim: boolean): RawTensor;
+  shaped(op: string, sizes: number[]): RawTensor;
+  clamp(min: number | null, max: number | null): RawTensor;
+  maxDim(dim: number, keepdim: boolean): [RawTensor, RawTensor];
+  indexSelect(dim: number, index: RawTensor): RawTensor;
+  narrow(dim: number, start: number, length: number): RawTensor;
+  inPlace(op: string, a?: number | RawTensor, b?: number): void;
+  setData(other: RawTensor): void;
+}
+
+export interface RawTensorStatic {
+  fromData(data: TypedData, shape: number[], dtype: DType, device: string): RawTensor;
+  fill(kind: 'zeros' | 'ones' | 'empty' | 'full', shape: number[], dtype: DType, device: string, value?: number): RawTensor;
+  random(kind: 'randn' | 'rand' | 'randint' | 'randperm', shape: number[], dtype: DType, device: string, a?: number, b?: number): RawTensor;
+  arange(start: number, end: number, step: number, dtype: DType, device: string): RawTensor;
+  cat(tensors: RawTensor[], dim: number): RawTensor;
+  stack(tensors: RawTensor[], dim: number): RawTensor;
+}
+
+export interface RawSGD {
+  step(start: number, end: number, lr: number, momentum: number, dampening: number, weightDecay: number,
+    nesterov: boolean, maximize: boolean): void;
+  zeroGrad(setToNone: boolean): void;
+  buffer(index: number): RawTensor | null;
+  setBuffer(index: number, value: RawTensor | null): void;
+  dispose(): void;
+}
+
+export interface RawFunctional {
+  conv2d(x: RawTensor, w: RawTensor, b: RawTensor | null, stride: number[], padding: number[], dilation: number[], groups: number): RawTensor;
+  linear(x: RawTensor, w: RawTensor, b: RawTensor | null): RawTensor;
+  maxPool2d(x: RawTensor, kernel: number[], stride: number[], padding: number[], dilation: number[], ceilMode: boolean): RawTensor;
+  avgPool2d(x: RawTensor, kernel: number[], stride: number[], padding: number[], ceilMode: boolean, countIncludePad: boolean): RawTensor;
+  adaptiveAvgPool2d(x: RawTensor, outputSize: number[]): RawTensor;
+  dropout(x: RawTensor, p: number, train: boolean, inplace: boolean): RawTensor;
+  localResponseNorm(x: RawTensor, size: number, alpha: number, beta: number, k: number): RawTensor;
+  batchNorm(x: RawTensor, runningMean: RawTensor | null, runningVar: RawTensor | null, weight: RawTensor | null,
+    bias: RawTensor | null, training: boolean, momentum: number, eps: number): RawTensor;
+  crossEntropy(logits: RawTensor, target: RawTensor, weight: RawTensor | null, reduction: string,
+    ignoreIndex: number, labelSmoothing: number): RawTensor;
+}
+
+export interface Backends {
+  compiled: { cpu: boolean; cuda: boolean; npu: boolean };
+  available: { cpu: boolean; cuda: boolean; npu: boolean };
+  cudaDeviceCount: number;
+  libtorch: string;
+  cxx11Abi: boolean;
+  threads: number;
+  parallelInfo: string;
+}
+
+export type Saveable = RawTensor | number | string | boolean | null | Saveable[] | { [key: string]: Saveable };
+
+export interface Addon {
+  Tensor: RawTensorStatic & (new () => never);
+  SGD: new (params: RawTensor[]) => RawSGD;
+  functional: RawFunctional;
+  augmentBatch(images: RawTensor, indices: Int32Array, tops: Int32Array, lefts: Int32Array, flips: Int32Array,
+    mean: number[], std: number[], padding: number): RawTensor;
+  save(path: string, value: Saveable): Promise<void>;
+  load(path: string): Promise<Saveable>;
+  backends(): Backends;
+  initDevice(device: string): void;
+  synchronize(device: string): void;
+  cudaMemory(): { allocated?: number; reserved?: number; peak?: number };
+  manualSeed(seed: number): void;
+  getRngState(): RawTensor;
+  setRngState(state: RawTensor): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  setGradEnabled(flag: boolean): void;
+  isGradEnabled(): boolean;
+}
+
+function load(): Addon {
+  const file = path.resolve(__dirname, '..', '..', 'build', 'Release', 'torchbridge.node');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return require(file) as Addon;
+  } catch (e) {
+    const err = e as Error;
+    throw new Error(
+      `torchbridge: cannot load the native addon at ${file}: ${err.message}\n\nPossible solutions:\n` +
+        '- Build it: npm run build:native -- --device cpu\n' +
+        '- Reinstall: npm install (it finds libtorch and builds the addon)',
+    );
+  }
+}
+
+export const addon: Addon = load();

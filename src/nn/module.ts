@@ -1,0 +1,176 @@
+// Module: the base of every layer and model, as torch.nn.Module.
+//
+// Subclasses declare fields and a forward(). Fields holding a Parameter, a
+// buffer (registerBuffer) or a Module are found by name, in declaration order,
+// so state-dict keys equal Python's: a field `conv1` holding a Sequential whose
+// first child is a Conv2d gives `conv1.0.weight`.
+import { checkDevice } from '../device';
+import { keep, noGrad, Tensor } from '../tensor';
+import * as v from '../validate';
+import { addIndent } from './repr';
+
+/** A trainable tensor. Takes over the tensor it is made from. */
+export class Parameter extends Tensor {
+  constructor(data: Tensor, requiresGrad = true) {
+    super(data.raw.unary('detach'));
+    keep(this);
+    data.dispose();
+    if (requiresGrad) this.requiresGrad = true;
+  }
+}
+
+const buffers = new WeakSet<Tensor>();
+
+export interface LoadResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+export abstract class Module {
+  training = true;
+
+  abstract forward(...inputs: Tensor[]): Tensor;
+
+  /** Registers a tensor that is state but not trained (BatchNorm's running stats). */
+  protected registerBuffer(name: string, t: Tensor): void {
+    keep(t);
+    buffers.add(t);
+    (this as unknown as Record<string, Tensor>)[name] = t;
+  }
+
+  /** Name in print(module): the class name. */
+  protected get name(): string {
+    return this.constructor.name;
+  }
+
+  /** The text inside the parentheses of print(module), as Python's extra_repr(). */
+  extraRepr(): string {
+    return '';
+  }
+
+  namedChildren(): [string, Module][] {
+    return Object.entries(this).filter((e): e is [string, Module] => e[1] instanceof Module);
+  }
+
+  children(): Module[] {
+    return this.namedChildren().map(([, m]) => m);
+  }
+
+  /** Own parameters and buffers first, then each child's, as PyTorch orders them. */
+  private namedTensors(prefix: string, out: [string, Tensor, 'param' | 'buffer'][]): void {
+    for (const [k, x] of Object.entries(this)) {
+      if (x instanceof Parameter) out.push([prefix + k, x, 'param']);
+    }
+    for (const [k, x] of Object.entries(this)) {
+      if (x instanceof Tensor && buffers.has(x)) out.push([prefix + k, x, 'buffer']);
+    }
+    for (const [k, m] of this.namedChildren()) m.namedTensors(`${prefix}${k}.`, out);
+  }
+
+  private allTensors(): [string, Tensor, 'param' | 'buffer'][] {
+    const out: [string, Tensor, 'param' | 'buffer'][] = [];
+    this.namedTensors('', out);
+    return out;
+  }
+
+  namedParameters(): [string, Parameter][] {
+    return this.allTensors().filter((e) => e[2] === 'param').map(([k, t]) => [k, t as Parameter]);
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  namedBuffers(): [string, Tensor][] {
+    return this.allTensors().filter((e) => e[2] === 'buffer').map(([k, t]) => [k, t]);
+  }
+
+  train(mode = true): this {
+    this.training = v.boolean(mode, 'mode');
+    for (const c of this.children()) c.train(mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Moves every parameter and buffer to `device`, in place (Python's module.to). */
+  to(device: string): this {
+    const d = checkDevice(device);
+    noGrad(() => {
+      for (const [, t] of this.allTensors()) {
+        const moved = t.to(d);
+        t.setData(moved);
+        moved.dispose();
+      }
+    });
+    return this;
+  }
+
+  /**
+   * Parameters and buffers by dotted name. The tensors are new handles sharing
+   * storage with the module (like Python's detached state_dict tensors).
+   */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [k, t] of this.allTensors()) out[k] = t.detach();
+    return out;
+  }
+
+  /**
+   * Copies values in. With strict (the default), missing or unexpected keys are
+   * an error; a shape mismatch always is. On error nothing is changed and the
+   * message lists every problem, as PyTorch's does.
+   */
+  loadStateDict(dict: Record<string, Tensor>, options: { strict?: boolean } = {}): LoadResult {
+    v.object(dict, 'stateDict');
+    const o = v.options(options, 'options', ['strict']);
+    const strict = o.strict === undefined ? true : v.boolean(o.strict, 'strict');
+    const own = new Map(this.allTensors().map(([k, t]) => [k, t]));
+    const missingKeys = [...own.keys()].filter((k) => !(k in dict));
+    const unexpectedKeys = Object.keys(dict).filter((k) => !own.has(k));
+    const problems: string[] = [];
+    for (const [k, t] of own) {
+      if (!(k in dict)) continue;
+      const src = dict[k];
+      if (!(src instanceof Tensor) || src.isDisposed) {
+        problems.push(`\tvalue for ${k} is not a live Tensor.`);
+        continue;
+      }
+      const a = src.shape, b = t.shape;
+      if (a.length !== b.length || a.some((x, i) => x !== b[i])) {
+        problems.push(`\tsize mismatch for ${k}: copying a param with shape [${a}] from checkpoint, the shape in current model is [${b}].`);
+      }
+    }
+    if (strict) {
+      if (unexpectedKeys.length) problems.unshift(`\tUnexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
+      if (missingKeys.length) problems.unshift(`\tMissing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
+    }
+    if (problems.length) {
+      throw new Error(`Error(s) in loading state_dict for ${this.name}:\n${problems.join('\n')}`);
+    }
+    noGrad(() => {
+      for (const [k, t] of own) if (k in dict) t.copy_(dict[k]);
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Frees every parameter and buffer now. */
+  dispose(): void {
+    for (const [, t] of this.allTensors()) t.dispose();
+  }
+
+  /** The same text as Python's print(module). */
+  toString(): string {
+    const extra = this.extraRepr();
+    const extraLines = extra ? extra.split('\n') : [];
+    const childLines = this.namedChildren().map(([k, m]) => `(${k}): ${addIndent(m.toString(), 2)}`);
+    const lines = [...extraLines, ...childLines];
+    let s = `${this.name}(`;
+    if (lines.length) {
+      s += extraLines.length === 1 && childLines.length === 0 ? extraLines[0] : `\n  ${lines.join('\n  ')}\n`;
+    }
+    return `${s})`;
+  }
+}

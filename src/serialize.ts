@@ -1,0 +1,49 @@
+// save/load in PyTorch's file format (torch.save's zip of a pickle): Python's
+// torch.load reads what we save, and we read torch.save's dicts of tensors.
+// Writes go to a temporary file that is flushed and renamed.
+import { addon, RawTensor, Saveable } from './native';
+import { Tensor } from './tensor';
+import * as v from './validate';
+
+export type Value = Tensor | number | string | boolean | null | Value[] | { [key: string]: Value };
+
+function toRaw(x: unknown, where: string, depth = 0): Saveable {
+  if (depth > 32) throw new TypeError(`save: ${where} is nested too deeply`);
+  if (x instanceof Tensor) {
+    if (x.isDisposed) throw new Error(`save: ${where}: Tensor already disposed`);
+    return x.raw;
+  }
+  if (x === null || typeof x === 'string' || typeof x === 'boolean') return x;
+  if (typeof x === 'number') {
+    if (!Number.isFinite(x)) throw v.invalid('finite number', `save ${where}`, x);
+    return x;
+  }
+  if (Array.isArray(x)) return x.map((e, i) => toRaw(e, `${where}[${i}]`, depth + 1));
+  if (typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) {
+    const out: Record<string, Saveable> = {};
+    for (const [k, e] of Object.entries(x)) if (e !== undefined) out[k] = toRaw(e, `${where}.${k}`, depth + 1);
+    return out;
+  }
+  throw v.invalid('Tensor, number, string, boolean, null, array or plain object', `save ${where}`, x);
+}
+
+function fromRaw(x: Saveable): Value {
+  if (x === null || typeof x !== 'object') return x;
+  if (Array.isArray(x)) return x.map(fromRaw);
+  if (typeof (x as RawTensor).shape === 'function' && typeof (x as RawTensor).dispose === 'function') return new Tensor(x as RawTensor);
+  const out: Record<string, Value> = {};
+  for (const [k, e] of Object.entries(x)) out[k] = fromRaw(e);
+  return out;
+}
+
+/** Saves tensors, numbers, strings, arrays and objects to `path`, atomically. */
+export async function save(value: Value, path: string): Promise<void> {
+  v.string(path, 'path');
+  await addon.save(path, toRaw(value, 'value'));
+}
+
+/** Loads a file written by save() or by Python's torch.save. Never runs code from the file. */
+export async function load(path: string): Promise<Value> {
+  v.string(path, 'path');
+  return fromRaw(await addon.load(path));
+}
