@@ -39,8 +39,19 @@ size_t SGD::Index(const Napi::CallbackInfo& info, const char* op) {
   return static_cast<size_t>(i);
 }
 
+namespace {
+
+bool Fusable(const at::Tensor& p) {
+  auto t = p.scalar_type();
+  return p.layout() == at::kStrided && p.grad().layout() == at::kStrided && p.grad().device() == p.device() &&
+         (t == at::kFloat || t == at::kDouble || t == at::kHalf || t == at::kBFloat16);
+}
+
+}  // namespace
+
 // step(start, end, lr, momentum, dampening, weightDecay, nesterov, maximize):
-// torch.optim.SGD's single-tensor update for params [start, end).
+// torch.optim.SGD's update for params [start, end). Uses ATen's fused SGD kernel
+// (one pass over memory, bit-identical to the per-tensor loop) where it applies.
 Napi::Value SGD::Step(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   const char* op = "SGD.step";
@@ -53,9 +64,35 @@ Napi::Value SGD::Step(const Napi::CallbackInfo& info) {
   TB_THROW_TYPE_IF(!(s >= 0 && e >= s && e <= params_.size()), env, "SGD.step: bad parameter range");
   TB_TRY
   at::NoGradGuard noGrad;
-  for (size_t i = static_cast<size_t>(s); i < static_cast<size_t>(e); ++i) {
+  std::vector<size_t> live;
+  for (size_t i = static_cast<size_t>(s); i < static_cast<size_t>(e); ++i)
+    if (params_[i].grad().defined()) live.push_back(i);
+  if (live.empty()) return env.Undefined();
+
+  // Fused: every param on one device, dense floats, and momentum buffers all
+  // present or all absent (the kernel's is_first_step initialises them).
+  bool fused = true, anyBuf = false, allBuf = true;
+  for (auto i : live) {
+    fused = fused && Fusable(params_[i]) && params_[i].device() == params_[live[0]].device();
+    anyBuf = anyBuf || buffers_[i].defined();
+    allBuf = allBuf && buffers_[i].defined();
+  }
+  fused = fused && (momentum == 0 || anyBuf == allBuf);
+  if (fused) {
+    std::vector<at::Tensor> ps, gs, bufs;
+    for (auto i : live) {
+      ps.push_back(params_[i]);
+      gs.push_back(params_[i].grad());
+      if (momentum != 0) {
+        if (!buffers_[i].defined()) buffers_[i] = at::empty_like(params_[i].grad());
+        bufs.push_back(buffers_[i]);
+      }
+    }
+    at::_fused_sgd_(ps, gs, bufs, wd, momentum, lr, dampening, nesterov, maximize, /*is_first_step=*/!anyBuf);
+    return env.Undefined();
+  }
+  for (auto i : live) {
     auto& p = params_[i];
-    if (!p.grad().defined()) continue;
     at::Tensor g = maximize ? -p.grad() : p.grad();
     if (wd != 0) g = g.add(p, wd);
     if (momentum != 0) {

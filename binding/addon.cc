@@ -1,5 +1,6 @@
 // Entry point: one InstanceData per environment (main thread or worker).
 #include "Optimizer.h"
+#include "allocator.h"
 #include "Tensor.h"
 #include "data.h"
 #include "device.h"
@@ -9,6 +10,7 @@
 namespace tb {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  InstallCpuAllocator();
   auto* data = new InstanceData();
   env.SetInstanceData(data);
   auto tensor = Tensor::Init(env);

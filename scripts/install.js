@@ -134,13 +134,9 @@ function build(args) {
   const npuDir = args.device === 'npu' ? findTorchNpu() : null;
   const config = { device: args.device, libtorch: torch.prefix, torchNpu: npuDir, node: process.version };
 
-  if (!args.force && fs.existsSync(addonPath) && fs.existsSync(stampPath)) {
-    const old = JSON.parse(fs.readFileSync(stampPath, 'utf8'));
-    if (JSON.stringify(old) === JSON.stringify(config)) {
-      console.log(`torchbridge: addon up to date (${args.device}, libtorch from ${torch.source})`);
-      return;
-    }
-  }
+  // A changed device or libtorch needs a clean configure; otherwise build incrementally.
+  let clean = args.force || !fs.existsSync(stampPath);
+  if (!clean) clean = fs.readFileSync(stampPath, 'utf8') !== JSON.stringify(config, null, 2);
 
   console.log(`torchbridge: building the addon for ${args.device} against libtorch from ${torch.source}`);
   const defs = [
@@ -152,8 +148,7 @@ function build(args) {
   fs.mkdirSync(buildDir, { recursive: true });
   const logPath = path.join(buildDir, 'build.log');
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
-  // cmake-js reuses an existing cache; a device switch needs a clean configure.
-  const verb = args.force ? 'rebuild' : 'compile';
+  const verb = clean ? 'rebuild' : 'compile';
   const r = run(process.execPath, [cmakeJs, verb, '-O', 'build', ...defs], { cwd: root });
   fs.writeFileSync(logPath, `${r.stdout}\n${r.stderr}`);
   if (r.status !== 0 || !fs.existsSync(addonPath)) {
