@@ -66,7 +66,9 @@ Napi::Value AugmentBatch(const Napi::CallbackInfo& info) {
   index.push_back(at::arange(C, ll).view({1, C, 1, 1}));
   index.push_back(rows.view({B, 1, H, 1}));
   index.push_back(cols.view({B, 1, 1, W}));
-  auto out = at::index(batch, index).to(at::kFloat).div_(255);
+  // Divide by a device tensor, not a scalar: CUDA turns x / scalar into x * (1/scalar),
+  // which is 1 ulp off torchvision's CPU ToTensor for about half the byte values.
+  auto out = at::index(batch, index).to(at::kFloat).div_(at::scalar_tensor(255.0, at::TensorOptions().dtype(at::kFloat).device(dev)));
   auto fopts = at::TensorOptions().dtype(at::kFloat);
   auto m = at::tensor(mean, at::TensorOptions().dtype(at::kDouble)).to(fopts).to(dev).view({1, C, 1, 1});
   auto s = at::tensor(stdev, at::TensorOptions().dtype(at::kDouble)).to(fopts).to(dev).view({1, C, 1, 1});

@@ -1,0 +1,211 @@
+// Batches of CIFAR-10 as device tensors: inputs float32 [B, 3, 32, 32], targets int64 [B].
+//
+// Fast path: the dataset lives on the device as one uint8 tensor, and one native
+// call (augmentBatch) gathers, pads, crops, flips, scales and normalises a batch.
+// The random choices are made here, from a seeded Generator, in exactly the order
+// Compose([RandomCrop(32, {padding}), RandomHorizontalFlip(), ToTensor(), Normalize()])
+// would draw them, so a batch can be replayed image by image (or in Python).
+// Per-image path: with a transform (the loader's or the dataset's), each image goes
+// through it in JavaScript and the results are stacked.
+import { randomInt } from 'node:crypto';
+
+import { checkDevice } from '../device';
+import { addon } from '../native';
+import { Tensor, tensor } from '../tensor';
+import * as v from '../validate';
+import { CIFAR10 } from './cifar10';
+import { Generator } from './random';
+import { applyTransform, TransformLike } from './transforms';
+
+/** The per-channel mean and std the reference tutorial normalises CIFAR-10 with. */
+export const CIFAR10_MEAN: readonly number[] = Object.freeze([0.4914, 0.4822, 0.4465]);
+export const CIFAR10_STD: readonly number[] = Object.freeze([0.2023, 0.1994, 0.201]);
+
+export interface AugmentOptions {
+  /** Zero padding before a random 32x32 crop; 0 (the default) means no crop. */
+  padding?: number;
+  /** Random horizontal flip with probability 0.5. */
+  flip?: boolean;
+  /** Normalisation; CIFAR10_MEAN and CIFAR10_STD by default. */
+  mean?: readonly number[];
+  std?: readonly number[];
+}
+
+export interface DataLoaderOptions {
+  batchSize?: number;
+  /** A new random order every epoch. */
+  shuffle?: boolean;
+  /** Skip the last batch when it would be smaller than batchSize. */
+  dropLast?: boolean;
+  /** Seed of the loader's Generator; random when omitted (see `seed`). */
+  seed?: number;
+  /** Where batches are made and returned; 'cpu' by default. */
+  device?: string;
+  /** Fast-path augmentation; without it images are only scaled and normalised. */
+  augment?: AugmentOptions;
+  /** A per-image pipeline instead of augment (must end in float32 or uint8 CHW images). */
+  transform?: TransformLike;
+}
+
+export interface Batch {
+  /** float32 [B, C, H, W] (uint8 when a transform returns uint8 images). */
+  inputs: Tensor;
+  /** int64 [B]. */
+  targets: Tensor;
+  /** Dataset index of each image. */
+  indices: Int32Array;
+  /** The fast path's crop offsets (into the padded image) and flips (0/1); null on the per-image path. */
+  choices: { tops: Int32Array; lefts: Int32Array; flips: Int32Array } | null;
+}
+
+interface Augment {
+  padding: number;
+  flip: boolean;
+  mean: number[];
+  std: number[];
+}
+
+function checkChannels(x: unknown, name: string, nonZero: boolean): number[] {
+  if (!Array.isArray(x) || x.length !== 3 || !x.every((e) => typeof e === 'number' && Number.isFinite(e) && (!nonZero || e !== 0))) {
+    throw v.invalid(`array of 3 finite${nonZero ? ' non-zero' : ''} numbers`, name, x);
+  }
+  return x.slice();
+}
+
+export class DataLoader implements Iterable<Batch> {
+  readonly dataset: CIFAR10;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  readonly device: string;
+  /** The seed the generator started from (log it to reproduce a run). */
+  readonly seed: number;
+  /** Source of the shuffle order and augmentation choices. */
+  readonly generator: Generator;
+  private readonly augment: Augment;
+  private readonly transform: TransformLike | undefined;
+
+  constructor(dataset: CIFAR10, options: DataLoaderOptions = {}) {
+    if (!(dataset instanceof CIFAR10)) throw v.invalid('CIFAR10 dataset', 'dataset', dataset);
+    const o = v.options(options, 'options', ['batchSize', 'shuffle', 'dropLast', 'seed', 'device', 'augment', 'transform']);
+    this.dataset = dataset;
+    this.batchSize = o.batchSize === undefined ? 1 : v.integer(o.batchSize, 'batchSize', 1);
+    this.shuffle = o.shuffle === undefined ? false : v.boolean(o.shuffle, 'shuffle');
+    this.dropLast = o.dropLast === undefined ? false : v.boolean(o.dropLast, 'dropLast');
+    this.seed = o.seed === undefined ? randomInt(2 ** 48 - 1) : v.integer(o.seed, 'seed', 0);
+    this.generator = new Generator(this.seed);
+    this.device = o.device === undefined ? 'cpu' : checkDevice(o.device, 'device');
+
+    if (o.transform !== undefined && typeof o.transform !== 'function' && typeof (o.transform as { call?: unknown })?.call !== 'function') {
+      throw v.invalid('transform (an object with call(img) or a function)', 'transform', o.transform);
+    }
+    this.transform = (o.transform as TransformLike | undefined) ?? dataset.transform;
+    if (this.transform !== undefined && o.augment !== undefined) {
+      throw new TypeError(
+        `Pass either augment or a transform, not both: ${o.transform !== undefined ? 'the transform option' : "the dataset's transform"} already makes each image`,
+      );
+    }
+    const a = v.options(o.augment, 'augment', ['padding', 'flip', 'mean', 'std']);
+    this.augment = {
+      padding: a.padding === undefined ? 0 : v.integer(a.padding, 'augment.padding', 0, 32),
+      flip: a.flip === undefined ? false : v.boolean(a.flip, 'augment.flip'),
+      mean: a.mean === undefined ? CIFAR10_MEAN.slice() : checkChannels(a.mean, 'augment.mean', false),
+      std: a.std === undefined ? CIFAR10_STD.slice() : checkChannels(a.std, 'augment.std', true),
+    };
+  }
+
+  /** Number of batches per epoch. */
+  get length(): number {
+    const n = this.dataset.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** The generator's state, for checkpoints; restore between epochs with setState(). */
+  state(): number[] {
+    return this.generator.state();
+  }
+
+  setState(state: number[]): void {
+    this.generator.setState(state);
+  }
+
+  /**
+   * One epoch. The order is drawn when iteration starts, augmentation choices batch
+   * by batch. The caller owns each batch's tensors: dispose them, or use tidy().
+   */
+  *[Symbol.iterator](): Iterator<Batch> {
+    const n = this.dataset.length;
+    const order = this.shuffle ? this.generator.shuffle(n) : Int32Array.from({ length: n }, (_, i) => i);
+    const batches = this.length;
+    for (let b = 0; b < batches; b++) {
+      const indices = order.slice(b * this.batchSize, Math.min(n, (b + 1) * this.batchSize));
+      yield this.makeBatch(indices);
+    }
+  }
+
+  /** Makes the batch of these dataset indices, drawing its random choices now. */
+  makeBatch(indices: Int32Array): Batch {
+    if (!(indices instanceof Int32Array) || indices.length === 0) throw v.invalid('non-empty Int32Array', 'indices', indices);
+    const targets = this.targets(indices);
+    try {
+      if (this.transform) return { inputs: this.stackTransformed(indices, this.transform), targets, indices, choices: null };
+      const choices = this.drawChoices(indices.length);
+      const images = this.dataset.toTensor(this.device);
+      const { padding, mean, std } = this.augment;
+      const raw = addon.augmentBatch(images.raw, indices, choices.tops, choices.lefts, choices.flips, mean, std, padding);
+      return { inputs: new Tensor(raw), targets, indices, choices };
+    } catch (e) {
+      targets.dispose();
+      throw e;
+    }
+  }
+
+  /**
+   * Per image: crop top, crop left (only with padding), then flip (only with flip):
+   * the same draws, in the same order, as the per-image transforms make.
+   */
+  private drawChoices(count: number): { tops: Int32Array; lefts: Int32Array; flips: Int32Array } {
+    const { padding, flip } = this.augment;
+    const tops = new Int32Array(count);
+    const lefts = new Int32Array(count);
+    const flips = new Int32Array(count);
+    for (let i = 0; i < count; i++) {
+      if (padding > 0) {
+        tops[i] = this.generator.int(2 * padding + 1);
+        lefts[i] = this.generator.int(2 * padding + 1);
+      }
+      if (flip) flips[i] = this.generator.next() < 0.5 ? 1 : 0;
+    }
+    return { tops, lefts, flips };
+  }
+
+  private targets(indices: Int32Array): Tensor {
+    const out = new BigInt64Array(indices.length);
+    for (let i = 0; i < indices.length; i++) out[i] = BigInt(this.dataset.labels[indices[i]]);
+    return tensor(out, [indices.length], { device: this.device });
+  }
+
+  private stackTransformed(indices: Int32Array, transform: TransformLike): Tensor {
+    let data: Uint8Array | Float32Array | null = null;
+    let shape: [number, number, number] = [0, 0, 0];
+    for (let i = 0; i < indices.length; i++) {
+      const img = applyTransform(transform, this.dataset.image(indices[i]), this.generator);
+      if (!img || !(img.data instanceof Float32Array || img.data instanceof Uint8Array)) {
+        throw new TypeError('The transform must return an image {data: Float32Array | Uint8Array, channels, height, width}');
+      }
+      if (data === null) {
+        shape = [img.channels, img.height, img.width];
+        data = img.data instanceof Float32Array ? new Float32Array(indices.length * img.data.length) : new Uint8Array(indices.length * img.data.length);
+      }
+      if (img.channels !== shape[0] || img.height !== shape[1] || img.width !== shape[2] || img.data.constructor !== data.constructor ||
+        img.data.length !== shape[0] * shape[1] * shape[2]) {
+        throw new TypeError(
+          `The transform returned images of different shapes or types in one batch ([${shape}] then [${img.channels},${img.height},${img.width}]); ` +
+            'they cannot be stacked',
+        );
+      }
+      data.set(img.data, i * img.data.length);
+    }
+    return tensor(data as Float32Array | Uint8Array, [indices.length, ...shape], { device: this.device });
+  }
+}

@@ -1,0 +1,11 @@
+// torchbridge data: CIFAR-10 loading and download, transforms, batching.
+export { CIFAR10 } from './cifar10';
+export type { CIFAR10Options, Sample } from './cifar10';
+export { CIFAR10_MEAN, CIFAR10_STD, DataLoader } from './dataloader';
+export type { AugmentOptions, Batch, DataLoaderOptions } from './dataloader';
+export { downloadCIFAR10, safeExtract } from './download';
+export type { DownloadOptions } from './download';
+export { ARCHIVE_NAME, BASE_FOLDER, DEFAULT_MD5, DEFAULT_URL, IMAGE_BYTES, RECORD_BYTES } from './layout';
+export { Generator } from './random';
+export { checkImage, Compose, Normalize, RandomCrop, RandomHorizontalFlip, ToTensor } from './transforms';
+export type { Image, RandomCropOptions, RandomFlipOptions, Transform, TransformLike } from './transforms';

@@ -1,0 +1,82 @@
+// The torchbridge CLI: --help, bad flags, and a train -> weights -> test round
+// trip on a tiny subset, whose weights Python's torch.load reads into the
+// reference AlexNetModel.
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { load } from '../src/serialize';
+import { Tensor } from '../src/tensor';
+import { pythonScript, repoRoot, runPython, tempDir } from './helpers/python';
+
+const cli = path.join(repoRoot, 'dist', 'src', 'cli.js');
+const data = path.resolve(repoRoot, '..', 'shared', 'datasets', 'cifar10-dev');
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 600_000 });
+}
+
+test('--help lists every command and flag', (t) => {
+  const r = run(['--help']);
+  t.is(r.status, 0);
+  for (const word of ['train', 'test', '--data', '--no-download', '--epochs', '--batch-size', '--device', '--seed', '--lr',
+    '--schedule-epochs', '--checkpoint', '--checkpoint-dir', '--resume', '--limit-train', '--limit-test', '--threads', '--channels-last']) {
+    t.true(r.stdout.includes(word), `help mentions ${word}`);
+  }
+});
+
+test('bad flags and values give a clear message and exit code 2', (t) => {
+  const cases: [string[], RegExp][] = [
+    [['train', '--bogus'], /Unknown option '--bogus'/],
+    [['train', '--epochs', '0'], /Expected positive integer for --epochs but received '0'/],
+    [['train', '--batch-size', 'abc'], /Expected positive integer for --batch-size but received 'abc'/],
+    [['train', '--lr', '-1'], /lr/],
+    [['fly'], /Unknown command 'fly'/],
+    [[], /Missing command/],
+    [['test'], /test needs --checkpoint/],
+    [['train', '--resume'], /--resume needs --checkpoint-dir/],
+    [['train', '--epochs', '5', '--schedule-epochs', '2'], /--schedule-epochs \(2\) must be at least --epochs \(5\)/],
+  ];
+  for (const [args, re] of cases) {
+    const r = run(args);
+    t.is(r.status, 2, args.join(' '));
+    t.regex(r.stderr, re, args.join(' '));
+  }
+});
+
+test('an unknown device is refused before training starts', (t) => {
+  const r = run(['train', '--data', data, '--device', 'tpu', '--limit-train', '8']);
+  t.is(r.status, 1);
+  t.regex(r.stderr, /Expected device such as 'cpu'.* for device but received 'tpu'/);
+});
+
+test('train -> weights -> test round trip, readable by Python torch.load', (t) => {
+  const dir = tempDir();
+  try {
+    const weights = path.join(dir, 'alexnet.pt');
+    const tr = run(['train', '--data', data, '--epochs', '1', '--limit-train', '256', '--limit-test', '100',
+      '--batch-size', '64', '--checkpoint', weights, '--seed', '3']);
+    t.is(tr.status, 0, tr.stderr);
+    t.regex(tr.stdout, /Test accuracy for AlexNet at epoch 1: \d+\.\d\d%/);
+    t.regex(tr.stdout, /Epoch loss for AlexNet at epoch 1: \d\.\d{3}/);
+    t.true(fs.existsSync(weights));
+    t.deepEqual(fs.readdirSync(dir), ['alexnet.pt'], 'no temporary files left');
+
+    const te = run(['test', '--data', data, '--checkpoint', weights, '--limit-test', '100']);
+    t.is(te.status, 0, te.stderr);
+    const acc = /Test accuracy for AlexNet: (\d+\.\d\d)% \((\d+)\/100\)/.exec(te.stdout);
+    t.truthy(acc, te.stdout);
+    // The test run reports the same accuracy as the end of training.
+    t.true(tr.stdout.includes(`Test accuracy for AlexNet at epoch 1: ${acc![1]}%`));
+
+    const py = JSON.parse(runPython(pythonScript('load_weights.py'), [weights]).trim().split('\n').pop()!);
+    t.is(py.params, 67_004_746, 'the Python model took every parameter');
+    return load(weights).then((sd) => {
+      const bias = ((sd as Record<string, Tensor>)['fc3.bias']).toArray();
+      t.is(Object.keys(sd as object).length, 16);
+      t.deepEqual(py.fc3_bias.map((x: number) => Math.fround(x)), bias);
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
