@@ -41,9 +41,15 @@ size_t SGD::Index(const Napi::CallbackInfo& info, const char* op) {
 
 namespace {
 
-bool Fusable(const at::Tensor& p) {
+// The fused kernel trusts that gradient and momentum buffer match the parameter
+// element for element. set_data() (Tensor.setData, Module.to) can change a
+// parameter's shape under them, and the kernel would then read and write out of
+// bounds; such parameters take the per-tensor path, where ATen checks shapes.
+bool Fusable(const at::Tensor& p, const at::Tensor& buf) {
   auto t = p.scalar_type();
-  return p.layout() == at::kStrided && p.grad().layout() == at::kStrided && p.grad().device() == p.device() &&
+  const auto& g = p.grad();
+  return p.layout() == at::kStrided && g.layout() == at::kStrided && g.device() == p.device() &&
+         (!buf.defined() || (buf.sizes() == p.sizes() && buf.scalar_type() == t && buf.device() == p.device())) &&
          (t == at::kFloat || t == at::kDouble || t == at::kHalf || t == at::kBFloat16);
 }
 
@@ -73,7 +79,7 @@ Napi::Value SGD::Step(const Napi::CallbackInfo& info) {
   // present or all absent (the kernel's is_first_step initialises them).
   bool fused = true, anyBuf = false, allBuf = true;
   for (auto i : live) {
-    fused = fused && Fusable(params_[i]) && params_[i].device() == params_[live[0]].device();
+    fused = fused && Fusable(params_[i], at::Tensor()) && params_[i].device() == params_[live[0]].device();
     anyBuf = anyBuf || buffers_[i].defined();
     allBuf = allBuf && buffers_[i].defined();
   }

@@ -8,6 +8,11 @@ namespace tb {
 
 namespace {
 
+// Marks the JS objects this class constructs. Is() checks the tag rather than the
+// prototype chain, which JS can forge (Object.setPrototypeOf, Reflect.construct):
+// unwrapping an SGD as a Tensor would read the wrong C++ object.
+constexpr napi_type_tag kTensorTag = {0x7a1c3e5b9d2f4a68ULL, 0x91b0c4d7e2f35a16ULL};
+
 int64_t CpuBytes(const at::Tensor& t) {
   return t.defined() && t.device().is_cpu() ? static_cast<int64_t>(t.nbytes()) : 0;
 }
@@ -84,6 +89,7 @@ Tensor::Tensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor>(info) 
     throw Napi::TypeError::New(info.Env(), "Tensor: use a factory (fromData, fill, random, arange)");
   }
   Set(info.Env(), std::move(*info[0].As<Napi::External<at::Tensor>>().Data()));
+  info.This().As<Napi::Object>().TypeTag(&kTensorTag);
 }
 
 Napi::Object Tensor::Wrap(Napi::Env env, at::Tensor t) {
@@ -91,7 +97,7 @@ Napi::Object Tensor::Wrap(Napi::Env env, at::Tensor t) {
 }
 
 bool Tensor::Is(const Napi::Value& v) {
-  return v.IsObject() && v.As<Napi::Object>().InstanceOf(Instance(v.Env()).tensorCtor.Value());
+  return v.IsObject() && v.As<Napi::Object>().CheckTypeTag(&kTensorTag);
 }
 
 at::Tensor& Tensor::From(const Napi::Value& v, const char* op) {

@@ -1,6 +1,7 @@
 // Entry point: one InstanceData per environment (main thread or worker).
 #include "Optimizer.h"
 #include "allocator.h"
+#include "amp.h"
 #include "Tensor.h"
 #include "data.h"
 #include "device.h"
@@ -23,6 +24,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitData(env, exports);
   InitSerialize(env, exports);
   InitDeviceFns(env, exports);
+  InitAmp(env, exports);
   return exports;
 }
 

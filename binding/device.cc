@@ -11,6 +11,10 @@
 #include <torch_npu/csrc/libs/init_npu.h>
 #endif
 
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
 #include "Tensor.h"
 
 namespace tb {
@@ -149,12 +153,19 @@ Napi::Value SetRngState(const Napi::CallbackInfo& info) {
   TB_CATCH(env, "setRngState")
 }
 
+// setNumThreads(n): an integer in [1, max(64, 4 x cores)]. OpenMP can't report a
+// failure to make threads: libgomp exits the process when asked for 2**31 - 1.
+// Read as a double, since Int32Value would wrap 2**32 + 3 to 3.
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   auto env = info.Env();
-  int n = TB_NUMBER(info, 0, "setNumThreads").Int32Value();
-  TB_THROW_TYPE_IF(n < 1, env, "setNumThreads: expected a positive integer");
+  double n = TB_NUMBER(info, 0, "setNumThreads");
+  const double max = std::max(64.0, 4.0 * std::thread::hardware_concurrency());
+  if (!(n >= 1 && n <= max && std::trunc(n) == n)) {
+    throw Napi::RangeError::New(env, "setNumThreads: expected an integer between 1 and " + std::to_string(int(max)) +
+                                         " but received " + info[0].ToString().Utf8Value());
+  }
   TB_TRY
-  at::set_num_threads(n);
+  at::set_num_threads(static_cast<int>(n));
   return env.Undefined();
   TB_CATCH(env, "setNumThreads")
 }

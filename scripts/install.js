@@ -162,8 +162,26 @@ function build(args) {
   console.log(`torchbridge: built ${path.relative(root, addonPath)}`);
 }
 
+// The TypeScript sources ship compiled in a published package; in a clone, compile them.
+function compileTypeScript() {
+  let tsc;
+  try {
+    tsc = require.resolve('typescript/bin/tsc');
+  } catch {
+    return;
+  }
+  if (!fs.existsSync(path.join(root, 'tsconfig.json'))) return;
+  const r = run(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { cwd: root });
+  if (r.status !== 0) {
+    throw new InstallError(`compiling the TypeScript sources failed:\n${(r.stdout + r.stderr).split('\n').slice(0, 10).join('\n')}`, [
+      'Run npx tsc -p . to see every error',
+    ]);
+  }
+}
+
 try {
   build(parseArgs(process.argv.slice(2)));
+  compileTypeScript();
 } catch (e) {
   if (!(e instanceof InstallError)) throw e;
   console.error(`\ntorchbridge: ${e.message}\n\nPossible solutions:\n${e.solutions.map((s) => `- ${s}`).join('\n')}\n`);

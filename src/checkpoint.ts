@@ -46,6 +46,8 @@ export function listCheckpoints(dir: string): string[] {
 /** Writes a checkpoint atomically and prunes all but the newest `keep`. */
 export async function saveCheckpoint(dir: string, ckpt: Checkpoint, keep = 2): Promise<string> {
   fs.mkdirSync(dir, { recursive: true });
+  // A save killed half-way leaves only its temporary file; clear those.
+  for (const f of fs.readdirSync(dir)) if (/^checkpoint-.*\.pt\.tmp-\d+$/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
   const file = path.join(dir, checkpointName(ckpt.epoch, ckpt.step));
   await save(ckpt as unknown as Value, file);
   for (const old of listCheckpoints(dir).slice(keep)) fs.rmSync(old, { force: true });

@@ -31,6 +31,7 @@ Options:
   --limit-test <n>        Evaluate on the first n images only
   --threads <n>           libtorch CPU threads (default: libtorch's choice)
   --channels-last         channels_last memory format (faster convolutions on some CPUs)
+  --bf16                  bfloat16 autocast for forward and loss (mixed precision; off by default)
   -h, --help              Show this help
 
 Ctrl-C during training saves a checkpoint of the last finished step and exits.
@@ -55,6 +56,7 @@ const options = {
   'limit-test': { type: 'string' },
   threads: { type: 'string' },
   'channels-last': { type: 'boolean' },
+  bf16: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -110,6 +112,7 @@ export function parse(argv: string[]): { command: string | null; config: Partial
   set('testLimit', int('limit-test', o['limit-test'], 1));
   set('threads', int('threads', o.threads, 1));
   if (o['channels-last']) config.channelsLast = true;
+  if (o.bf16) config.autocast = 'bfloat16';
   if (command === 'test' && !config.checkpoint) throw new UsageError('test needs --checkpoint <file>');
   if (config.scheduleEpochs != null && config.scheduleEpochs < (config.epochs ?? defaultConfig.epochs)) {
     throw new UsageError(`--schedule-epochs (${config.scheduleEpochs}) must be at least --epochs (${config.epochs ?? defaultConfig.epochs})`);

@@ -92,6 +92,8 @@ export interface Addon {
   setRngState(state: RawTensor): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  autocastEnter(deviceType: string, dtype: DType): [boolean, DType];
+  autocastExit(deviceType: string, wasEnabled: boolean, previousDtype: DType): void;
   setGradEnabled(flag: boolean): void;
   isGradEnabled(): boolean;
 }

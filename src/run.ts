@@ -3,6 +3,7 @@
 // resume. Used by the CLI (inside Trainer's worker thread) and by the benchmark.
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { AutocastDtype } from './amp';
 import { Checkpoint, CHECKPOINT_FORMAT, loadLatestCheckpoint, saveCheckpoint } from './checkpoint';
 import { CIFAR10, DataLoader } from './data';
 import { addon } from './native';
@@ -47,6 +48,8 @@ export interface RunConfig {
   channelsLast: boolean;
   /** libtorch intra-op threads; null keeps libtorch's default. */
   threads: number | null;
+  /** Mixed precision for forward and loss ('bfloat16'); null (the default) trains in float32. */
+  autocast: AutocastDtype | null;
 }
 
 export const defaultConfig: RunConfig = {
@@ -68,6 +71,7 @@ export const defaultConfig: RunConfig = {
   logEvery: 100,
   channelsLast: false,
   threads: null,
+  autocast: null,
 };
 
 export interface EpochReport {
@@ -113,6 +117,7 @@ export function resolveConfig(partial: Partial<RunConfig>): RunConfig {
   v.integer(c.logEvery, 'logEvery', 1);
   v.boolean(c.channelsLast, 'channelsLast');
   if (c.threads !== null) v.integer(c.threads, 'threads', 1);
+  if (c.autocast !== null) v.oneOf(c.autocast, 'autocast', ['bfloat16'] as const);
   return c;
 }
 
@@ -220,7 +225,7 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
     const source = skipping(trainLoader, startStep, c.channelsLast ? toChannelsLast : (b) => b);
     let stopAt = -1;
     const r = trainEpoch(model, source, criterion, optimizer, scheduler, epoch, {
-      logEvery: c.logEvery, reporter, startStep, lossSoFar: lossSum,
+      logEvery: c.logEvery, reporter, startStep, lossSoFar: lossSum, autocast: c.autocast,
       afterStep: (s) => {
         if (control.shouldStop?.()) stopAt = s;
         return stopAt >= 0;
@@ -231,7 +236,7 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
       reporter.line(`Stopped after step ${stopAt + 1} of epoch ${epoch + 1}: saved ${checkpointFile}`);
       return { epochs: history, stopped: true, checkpointFile };
     }
-    const ev = evaluate(model, c.channelsLast ? skipping(testLoader, 0, toChannelsLast) : testLoader, criterion, { reporter });
+    const ev = evaluate(model, c.channelsLast ? skipping(testLoader, 0, toChannelsLast) : testLoader, criterion, { reporter, autocast: c.autocast });
     const report: EpochReport = {
       epoch: epoch + 1, trainLoss: r.loss, accuracy: ev.accuracy, testLoss: ev.loss,
       trainImagesPerSecond: r.images / r.seconds, evalImagesPerSecond: ev.total / ev.seconds, trainSeconds: r.seconds,

@@ -3,6 +3,7 @@
 import { Module } from './nn/module';
 import { LRScheduler } from './optim/lr_scheduler';
 import { SGD } from './optim/sgd';
+import { autocast, AutocastDtype } from './amp';
 import { ProgressBar } from './progress';
 import { cat, noGrad, Tensor, tidy, zeros } from './tensor';
 import * as v from './validate';
@@ -57,6 +58,8 @@ export interface TrainEpochOptions {
   startStep?: number;
   /** Sum of the losses of the skipped steps, so the epoch loss stays right after a resume. */
   lossSoFar?: number;
+  /** Run forward and loss under autocast with this dtype (mixed precision); off by default. */
+  autocast?: AutocastDtype | null;
   /** Called after each step with its 0-based index; return true to stop early (Ctrl-C). */
   afterStep?: (step: number) => boolean | void;
 }
@@ -82,7 +85,7 @@ export interface EpochResult {
  */
 export function trainEpoch(model: Module, loader: BatchSource, criterion: Criterion, optimizer: SGD,
   scheduler: LRScheduler | null, epoch: number, options: TrainEpochOptions = {}): EpochResult {
-  const o = v.options(options, 'options', ['logEvery', 'reporter', 'startStep', 'lossSoFar', 'afterStep']);
+  const o = v.options(options, 'options', ['logEvery', 'reporter', 'startStep', 'lossSoFar', 'autocast', 'afterStep']);
   const logEvery = v.integer(o.logEvery ?? 100, 'logEvery', 1);
   const reporter = (o.reporter as Reporter | undefined) ?? new ConsoleReporter();
   const startStep = v.integer(o.startStep ?? 0, 'startStep', 0);
@@ -103,7 +106,7 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
       images += inputs.shape[0];
       const loss = tidy(() => {
         optimizer.zeroGrad();
-        const out = criterion(model.forward(inputs), targets);
+        const out = forwardLoss(model, criterion, inputs, targets, (o.autocast as AutocastDtype | null | undefined) ?? null);
         out.backward();
         optimizer.step();
         scheduler?.step();
@@ -141,6 +144,12 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
   return { loss: epochSum / loader.length, lossSum: epochSum, steps: step - startStep, stopped, seconds: (Date.now() - t0) / 1000, images };
 }
 
+/** The loss of one batch, under autocast when asked. */
+function forwardLoss(model: Module, criterion: Criterion, inputs: Tensor, targets: Tensor, amp: AutocastDtype | null): Tensor {
+  const run = () => criterion(model.forward(inputs), targets);
+  return amp ? autocast(inputs.device, amp, run) : run();
+}
+
 export interface EvalResult {
   /** Percentage of correct predictions. */
   accuracy: number;
@@ -152,8 +161,10 @@ export interface EvalResult {
 }
 
 /** The reference's test(): model.eval() under noGrad; accuracy and mean loss. */
-export function evaluate(model: Module, loader: BatchSource, criterion: Criterion, options: { reporter?: Reporter } = {}): EvalResult {
+export function evaluate(model: Module, loader: BatchSource, criterion: Criterion,
+  options: { reporter?: Reporter; autocast?: AutocastDtype | null } = {}): EvalResult {
   const reporter = options.reporter ?? new ConsoleReporter();
+  const amp = options.autocast ?? null;
   model.eval();
   const t0 = Date.now();
   let total = 0;
@@ -172,7 +183,7 @@ export function evaluate(model: Module, loader: BatchSource, criterion: Criterio
         }
         total += targets.shape[0];
         tidy(() => {
-          const out = model.forward(inputs);
+          const out = amp ? autocast(inputs.device, amp, () => model.forward(inputs)) : model.forward(inputs);
           const loss = criterion(out, targets).to('float64').reshape([1]);
           const correct = out.argmax(1).eq(targets).sum().to('float64').reshape([1]);
           sums.copy_(sums.add(cat([loss, correct])));

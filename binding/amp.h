@@ -1,0 +1,6 @@
+#pragma once
+#include "common.h"
+
+namespace tb {
+void InitAmp(Napi::Env env, Napi::Object exports);
+}

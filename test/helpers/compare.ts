@@ -1,0 +1,64 @@
+// Numeric comparison of tensors for the parity tests.
+import type { ExecutionContext } from 'ava';
+import { Tensor } from '../../src/tensor';
+
+export interface Tolerance {
+  rtol?: number;
+  atol?: number;
+}
+
+export interface Closeness {
+  ok: boolean;
+  /** Elements outside the tolerance. */
+  bad: number;
+  /** The worst element: its flat index, our value and the reference value. */
+  worst: { index: number; actual: number; expected: number; diff: number } | null;
+  maxAbsDiff: number;
+}
+
+/** torch.allclose's test, |a - b| <= atol + rtol * |b|, element by element (NaN equals NaN). */
+export function closeness(actual: Tensor, expected: Tensor, { rtol = 1e-5, atol = 1e-6 }: Tolerance = {}): Closeness {
+  const a = actual.toArray();
+  const b = expected.toArray();
+  if (a.length !== b.length) throw new Error(`closeness: ${a.length} values vs ${b.length}`);
+  let bad = 0;
+  let maxAbsDiff = 0;
+  let worst: Closeness['worst'] = null;
+  let worstExcess = -Infinity;
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(a[i]) && Number.isNaN(b[i])) continue;
+    const diff = Math.abs(a[i] - b[i]);
+    const excess = diff - (atol + rtol * Math.abs(b[i]));
+    if (!(excess <= 0)) bad++;
+    if (diff > maxAbsDiff || Number.isNaN(diff)) maxAbsDiff = Number.isNaN(diff) ? NaN : diff;
+    if (excess > worstExcess || Number.isNaN(excess)) {
+      worstExcess = Number.isNaN(excess) ? Infinity : excess;
+      worst = { index: i, actual: a[i], expected: b[i], diff };
+    }
+  }
+  return { ok: bad === 0, bad, worst, maxAbsDiff };
+}
+
+/** Asserts same shape, same dtype and allclose values. */
+export function assertClose(t: ExecutionContext, actual: Tensor | null | undefined, expected: Tensor | null | undefined,
+  label: string, tol: Tolerance = {}): void {
+  if (!(expected instanceof Tensor)) {
+    t.fail(`${label}: the reference has no tensor`);
+    return;
+  }
+  if (!(actual instanceof Tensor)) {
+    t.fail(`${label}: torchbridge gave ${actual === null ? 'null' : typeof actual} where PyTorch gave a tensor`);
+    return;
+  }
+  t.deepEqual(actual.shape, expected.shape, `${label}: shape`);
+  t.is(actual.dtype, expected.dtype, `${label}: dtype`);
+  if (actual.numel !== expected.numel) return;
+  const c = closeness(actual, expected, tol);
+  t.true(c.ok, `${label}: ${c.bad} of ${actual.numel} values differ beyond rtol ${tol.rtol ?? 1e-5}, atol ${tol.atol ?? 1e-6}; ` +
+    `worst at ${c.worst?.index}: ${c.worst?.actual} vs ${c.worst?.expected}`);
+}
+
+/** Asserts identical shape, dtype and bits-equal values (NaN equals NaN). */
+export function assertEqualTensors(t: ExecutionContext, actual: Tensor, expected: Tensor, label: string): void {
+  assertClose(t, actual, expected, label, { rtol: 0, atol: 0 });
+}
