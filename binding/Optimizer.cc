@@ -49,6 +49,7 @@ bool Fusable(const at::Tensor& p, const at::Tensor& buf) {
   auto t = p.scalar_type();
   const auto& g = p.grad();
   return p.layout() == at::kStrided && g.layout() == at::kStrided && g.device() == p.device() &&
+         g.sizes() == p.sizes() && g.scalar_type() == t &&
          (!buf.defined() || (buf.sizes() == p.sizes() && buf.scalar_type() == t && buf.device() == p.device())) &&
          (t == at::kFloat || t == at::kDouble || t == at::kHalf || t == at::kBFloat16);
 }
@@ -79,7 +80,7 @@ Napi::Value SGD::Step(const Napi::CallbackInfo& info) {
   // present or all absent (the kernel's is_first_step initialises them).
   bool fused = true, anyBuf = false, allBuf = true;
   for (auto i : live) {
-    fused = fused && Fusable(params_[i], at::Tensor()) && params_[i].device() == params_[live[0]].device();
+    fused = fused && Fusable(params_[i], buffers_[i]) && params_[i].device() == params_[live[0]].device();
     anyBuf = anyBuf || buffers_[i].defined();
     allBuf = allBuf && buffers_[i].defined();
   }

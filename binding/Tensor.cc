@@ -1,5 +1,6 @@
 #include "Tensor.h"
 
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <unordered_map>
@@ -25,9 +26,14 @@ at::TensorOptions Options(const Napi::CallbackInfo& info, size_t dtypeArg, const
 
 // Either a Tensor or a JS number, as the second operand of a binary op.
 bool IsScalar(const Napi::Value& v) { return v.IsNumber() || v.IsBoolean(); }
+// An integral number becomes an integer Scalar, as a Python int would, so that
+// int64 * 3 stays int64 (a double Scalar would promote it to float32); any
+// other number is a float, as in Python.
 at::Scalar ToScalar(const Napi::Value& v) {
   if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
-  return at::Scalar(v.As<Napi::Number>().DoubleValue());
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (std::trunc(d) == d && std::fabs(d) <= 9007199254740992.0) return at::Scalar(static_cast<int64_t>(d));
+  return at::Scalar(d);
 }
 
 std::optional<at::IntArrayRef> OptDims(const Napi::Value& v, std::vector<int64_t>& store, const char* op) {

@@ -9,14 +9,20 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <new>
 #include <unordered_map>
 
 namespace tb {
 
 namespace {
 
-constexpr size_t kMinCached = size_t{8} << 20;  // smaller blocks stay in malloc's own caches
+// Blocks from 64 KB are cached too: in a synchronous training loop, the small
+// native objects behind JS handles live until V8 finalizes them and sit between
+// glibc's heap chunks, so freed tensors can't be reused or trimmed and RSS grows
+// without bound (test/memory.test.ts). Reusing same-size blocks avoids that.
+constexpr size_t kMinCached = size_t{64} << 10;
 constexpr size_t kGranule = size_t{2} << 20;
+constexpr size_t kSmallGranule = size_t{64} << 10;  // rounding below kGranule
 
 // Data pointer and context are the same pointer, as libtorch's raw_allocate
 // (used by oneDNN) requires; cached blocks are recognised by address.
@@ -27,7 +33,8 @@ class CachingCpuAllocator final : public c10::Allocator {
   c10::DataPtr allocate(size_t n) override {
     void* p = nullptr;
     if (n >= kMinCached) {
-      size_t size = (n + kGranule - 1) / kGranule * kGranule;
+      const size_t g = n < kGranule ? kSmallGranule : kGranule;
+      size_t size = (n + g - 1) / g * g;
       {
         std::lock_guard<std::mutex> lock(mutex_);
         auto it = free_.find(size);
@@ -38,8 +45,13 @@ class CachingCpuAllocator final : public c10::Allocator {
         }
       }
       if (!p) p = c10::alloc_cpu(size);
-      std::lock_guard<std::mutex> lock(mutex_);
-      large_[p] = size;
+      try {
+        std::lock_guard<std::mutex> lock(mutex_);
+        large_[p] = size;
+      } catch (...) {
+        c10::free_cpu(p);  // no memory to record the block: don't leak it
+        throw;
+      }
     } else {
       p = c10::alloc_cpu(n);
     }
@@ -67,9 +79,14 @@ class CachingCpuAllocator final : public c10::Allocator {
         size_t size = it->second;
         large_.erase(it);
         if (cached_ + size <= limit_) {
-          free_[size].push_back(p);
-          cached_ += size;
-          return;
+          // A deleter runs in noexcept destructors, so it must not throw: if the
+          // free list can't grow, free the block instead of caching it.
+          try {
+            free_[size].push_back(p);
+            cached_ += size;
+            return;
+          } catch (const std::bad_alloc&) {
+          }
         }
       }
     }

@@ -6,6 +6,10 @@
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/generated/variable_factories.h>
 #include <torch/csrc/autograd/grad_mode.h>
+// When a worker thread is terminated mid-call, N-API can no longer throw; without
+// this, node-addon-api's Error::ThrowAsJavaScriptException throws a C++
+// exception from a noexcept callback instead, and std::terminate aborts the process.
+#define NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
 #include <napi.h>
 
 #include <string>

@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <cmath>
+#include <limits>
 
 namespace tb {
 
@@ -31,9 +32,13 @@ c10::Device ParseDevice(Napi::Env env, const std::string& name) {
   std::string type = name.substr(0, colon);
   int index = -1;
   if (colon != std::string::npos) {
-    try {
-      index = std::stoi(name.substr(colon + 1));
-    } catch (...) {
+    // All digits and within DeviceIndex (int8): stoi alone would take 'cuda:1x' as
+    // 1, and the cast would wrap 'cuda:300' to 44 and 'cuda:-2' to an index that
+    // only debug builds of libtorch check.
+    auto digits = name.substr(colon + 1);
+    bool ok = !digits.empty() && digits.size() <= 9 && digits.find_first_not_of("0123456789") == std::string::npos;
+    if (ok) index = std::stoi(digits);
+    if (!ok || index > std::numeric_limits<c10::DeviceIndex>::max()) {
       throw Napi::TypeError::New(env, "Invalid device '" + name + "'");
     }
   }

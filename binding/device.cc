@@ -126,11 +126,16 @@ Napi::Value CudaMemory(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// manualSeed(seed): an integer in [-2**63, 2**64); negatives wrap as in Python.
+// Casting NaN, infinities or out-of-range doubles to an integer is undefined.
 Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   double seed = TB_NUMBER(info, 0, "manualSeed");
+  if (!(std::trunc(seed) == seed && seed >= -9223372036854775808.0 && seed < 18446744073709551616.0)) {
+    throw Napi::RangeError::New(env, "manualSeed: expected an integer but received " + info[0].ToString().Utf8Value());
+  }
   TB_TRY
-  at::manual_seed(static_cast<uint64_t>(seed));
+  at::manual_seed(seed < 0 ? static_cast<uint64_t>(static_cast<int64_t>(seed)) : static_cast<uint64_t>(seed));
   return env.Undefined();
   TB_CATCH(env, "manualSeed")
 }

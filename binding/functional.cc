@@ -20,6 +20,17 @@ int64_t Reduction(Napi::Env env, const std::string& r) {
   throw Napi::TypeError::New(env, "Unknown reduction '" + r + "'");
 }
 
+// Whether some output of a convolution sees only padding: the kernel's reach,
+// dilation * (size - 1), is less than the padding in a spatial dimension.
+bool PaddingOnlyOutputs(const at::Tensor& w, const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation) {
+  if (w.dim() != 4 || padding.empty() || dilation.empty()) return false;
+  for (int i = 0; i < 2; ++i) {
+    int64_t p = padding[padding.size() == 1 ? 0 : i], d = dilation[dilation.size() == 1 ? 0 : i];
+    if (static_cast<double>(d) * static_cast<double>(w.size(2 + i) - 1) < static_cast<double>(p)) return true;
+  }
+  return false;
+}
+
 // conv2d(x, weight, bias|null, stride, padding, dilation, groups)
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   auto env = info.Env();
@@ -31,6 +42,16 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
        dilation = IntList(info[5], op, "dilation");
   int64_t groups = TB_NUMBER(info, 6, op).Int64Value();
   TB_TRY
+  if (PaddingOnlyOutputs(w, padding, dilation) &&
+      (x.suggest_memory_format() == at::MemoryFormat::ChannelsLast ||
+       w.suggest_memory_format() == at::MemoryFormat::ChannelsLast)) {
+    // oneDNN's brgemm convolution (libtorch 2.13, AVX-512) segfaults in its
+    // channels_last kernel when some outputs see only padding (float32 with a
+    // bias, bfloat16 always); torch.nn.functional.conv2d crashes Python too. The
+    // NCHW kernel is sound: run that one and hand back channels_last as asked.
+    auto y = at::conv2d(x.contiguous(), w.contiguous(), b, stride, padding, dilation, groups);
+    return Tensor::Wrap(env, y.contiguous(x.suggest_memory_format()));
+  }
   return Tensor::Wrap(env, at::conv2d(x, w, b, stride, padding, dilation, groups));
   TB_CATCH(env, op)
 }

@@ -3,16 +3,23 @@
 // in AsyncWorkers; JS values are converted on the main thread only.
 #include "serialize.h"
 
+#include <caffe2/serialize/in_memory_adapter.h>
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/serialization/export.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/csrc/jit/serialization/pickler.h>
 
-#include <cstdio>
-#include <fstream>
+#include <pthread.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <exception>
+#include <fstream>
+#include <functional>
+#include <unordered_map>
+
 #include "Tensor.h"
+#include "unpickle.h"
 
 namespace tb {
 
@@ -50,7 +57,77 @@ c10::IValue ToIValue(const Napi::Value& v, int depth = 0) {
   throw Napi::TypeError::New(env, "save: can only save tensors, numbers, strings, booleans, arrays and objects");
 }
 
-Napi::Value FromIValue(Napi::Env env, const c10::IValue& v) {
+// Hostile pickles can nest. libtorch's unpickler, IValue's destructor and
+// FromIValue recurse once per level: a few hundred KB of nested tuples overflow an
+// 8 MB stack, ten bytes make a list that contains itself, and a few hundred bytes
+// can share one tuple 2**40 ways. So load() unpickles on a thread whose stack
+// grows with the pickle (RunWithStack), refuses values nested deeper than
+// kMaxDepth or cyclic (Height), and converts each shared container once.
+constexpr size_t kMaxDepth = 1000;
+
+bool IsContainer(const c10::IValue& v) { return v.isList() || v.isTuple() || v.isGenericDict(); }
+
+// Levels of nesting in v (a leaf is 1), up to kMaxDepth + 1, which also stands for
+// a cycle. Each container is walked once; recursion stops at kMaxDepth.
+size_t Height(const c10::IValue& v, std::unordered_map<const void*, size_t>& memo, size_t level = 0) {
+  if (!IsContainer(v)) return 1;
+  if (level > kMaxDepth) return kMaxDepth + 1;
+  const void* key = v.internalToPointer();
+  if (!memo.try_emplace(key, kMaxDepth + 1).second) return memo[key];  // seen, or on the path: a cycle
+  size_t h = 0;
+  auto visit = [&](const c10::IValue& c) { h = std::max(h, Height(c, memo, level + 1)); };
+  if (v.isList()) {
+    for (const auto& e : v.toListRef()) visit(e);
+  } else if (v.isTuple()) {
+    for (const auto& e : v.toTupleRef().elements()) visit(e);
+  } else {
+    for (const auto& e : v.toGenericDict()) visit(e.key()), visit(e.value());
+  }
+  return memo[key] = std::min(h + 1, kMaxDepth + 1);
+}
+
+// Runs fn on a new thread with a `bytes` stack and waits for it, rethrowing its exception.
+void RunWithStack(size_t bytes, const std::function<void()>& fn) {
+  struct Job {
+    const std::function<void()>* fn;
+    std::exception_ptr error;
+  } job{&fn, nullptr};
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, bytes);
+  pthread_t thread;
+  int rc = pthread_create(
+      &thread, &attr,
+      [](void* p) -> void* {
+        auto* j = static_cast<Job*>(p);
+        try {
+          (*j->fn)();
+        } catch (...) {
+          j->error = std::current_exception();
+        }
+        return nullptr;
+      },
+      &job);
+  pthread_attr_destroy(&attr);
+  TORCH_CHECK(rc == 0, "cannot start a thread with a ", bytes >> 20, " MB stack: ", std::strerror(rc));
+  pthread_join(thread, nullptr);
+  if (job.error) std::rethrow_exception(job.error);
+}
+
+// Every nesting level costs at least one byte of pickle and under 256 bytes of stack.
+size_t StackFor(const std::vector<char>& file) {
+  caffe2::serialize::PyTorchStreamReader reader(
+      std::make_shared<caffe2::serialize::MemoryReadAdapter>(file.data(), static_cast<off_t>(file.size())));
+  size_t pickle = reader.hasRecord("data.pkl") ? reader.getRecordSize("data.pkl") : 0;
+  return (size_t{16} << 20) + 256 * pickle;
+}
+
+Napi::Value FromIValue(Napi::Env env, const c10::IValue& v, std::unordered_map<const void*, Napi::Value>& seen) {
+  if (IsContainer(v)) {
+    // Shared containers stay shared, as in Python, instead of being copied per path.
+    auto it = seen.find(v.internalToPointer());
+    if (it != seen.end()) return it->second;
+  }
   if (v.isTensor()) return Tensor::Wrap(env, v.toTensor());
   if (v.isNone()) return env.Null();
   if (v.isBool()) return Napi::Boolean::New(env, v.toBool());
@@ -60,16 +137,18 @@ Napi::Value FromIValue(Napi::Env env, const c10::IValue& v) {
   if (v.isList() || v.isTuple()) {
     auto elems = v.isList() ? v.toListRef().vec() : v.toTupleRef().elements().vec();
     auto a = Napi::Array::New(env, elems.size());
-    for (size_t i = 0; i < elems.size(); ++i) a.Set(i, FromIValue(env, elems[i]));
+    seen.emplace(v.internalToPointer(), a);
+    for (size_t i = 0; i < elems.size(); ++i) a.Set(i, FromIValue(env, elems[i], seen));
     return a;
   }
   if (v.isGenericDict()) {
     auto o = Napi::Object::New(env);
+    seen.emplace(v.internalToPointer(), o);
     for (const auto& e : v.toGenericDict()) {
       const auto& k = e.key();
       std::string key = k.isString() ? k.toStringRef() : k.isInt() ? std::to_string(k.toInt()) : "";
       if (key.empty()) throw Napi::Error::New(env, "load: unsupported dict key type " + k.tagKind());
-      o.Set(key, FromIValue(env, e.value()));
+      o.Set(key, FromIValue(env, e.value(), seen));
     }
     return o;
   }
@@ -152,14 +231,23 @@ class LoadWorker : public Napi::AsyncWorker {
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override {
     try {
-      value_ = torch::jit::pickle_load(ReadAll(path_));
+      auto bytes = ReadAll(path_);
+      RunWithStack(StackFor(bytes), [&] {
+        auto value = LoadArchive(bytes);  // not torch::jit::pickle_load: see unpickle.cc
+        std::unordered_map<const void*, size_t> memo;
+        // Refused values are destroyed here, where the stack is deep enough.
+        TORCH_CHECK(Height(value, memo) <= kMaxDepth, "value nested deeper than ", kMaxDepth,
+                    " levels or containing itself");
+        value_ = std::move(value);
+      });
     } catch (const std::exception& e) {
       SetError(Describe("load", e) + " (file " + path_ + ")");
     }
   }
   void OnOK() override {
     try {
-      deferred_.Resolve(FromIValue(Env(), value_));
+      std::unordered_map<const void*, Napi::Value> seen;
+      deferred_.Resolve(FromIValue(Env(), value_, seen));
     } catch (const Napi::Error& e) {
       deferred_.Reject(e.Value());
     }

@@ -28,12 +28,22 @@ function toRaw(x: unknown, where: string, depth = 0): Saveable {
   throw v.invalid('Tensor, number, string, boolean, null, array or plain object', `save ${where}`, x);
 }
 
-function fromRaw(x: Saveable): Value {
+// A file can share one list or dict many times over (2**40 paths in a few hundred
+// bytes): convert each once, keeping it shared, as the addon and Python do.
+function fromRaw(x: Saveable, seen = new Map<object, Value>()): Value {
   if (x === null || typeof x !== 'object') return x;
-  if (Array.isArray(x)) return x.map(fromRaw);
+  const done = seen.get(x);
+  if (done !== undefined) return done;
+  if (Array.isArray(x)) {
+    const out: Value[] = [];
+    seen.set(x, out);
+    for (const e of x) out.push(fromRaw(e, seen));
+    return out;
+  }
   if (typeof (x as RawTensor).shape === 'function' && typeof (x as RawTensor).dispose === 'function') return new Tensor(x as RawTensor);
   const out: Record<string, Value> = {};
-  for (const [k, e] of Object.entries(x)) out[k] = fromRaw(e);
+  seen.set(x, out);
+  for (const [k, e] of Object.entries(x)) out[k] = fromRaw(e, seen);
   return out;
 }
 

@@ -233,16 +233,17 @@ export class BatchNorm2d extends Module {
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
 
-  constructor(readonly numFeatures: number, options: { eps?: number; momentum?: number; affine?: boolean; trackRunningStats?: boolean } = {}) {
+  /** torch 2.13's keyword-only `bias`: with affine, whether there is a learnable shift. */
+  constructor(readonly numFeatures: number, options: { eps?: number; momentum?: number; affine?: boolean; bias?: boolean; trackRunningStats?: boolean } = {}) {
     super();
-    const o = v.options(options, 'BatchNorm2d options', ['eps', 'momentum', 'affine', 'trackRunningStats']);
+    const o = v.options(options, 'BatchNorm2d options', ['eps', 'momentum', 'affine', 'bias', 'trackRunningStats']);
     v.integer(numFeatures, 'numFeatures', 1);
     this.eps = v.number(o.eps ?? 1e-5, 'eps', 0);
     this.momentum = v.number(o.momentum ?? 0.1, 'momentum', 0, 1);
     this.affine = v.boolean(o.affine ?? true, 'affine');
     this.trackRunningStats = v.boolean(o.trackRunningStats ?? true, 'trackRunningStats');
     this.weight = this.affine ? new Parameter(ones([numFeatures])) : null;
-    this.bias = this.affine ? new Parameter(zeros([numFeatures])) : null;
+    this.bias = this.affine && v.boolean(o.bias ?? true, 'bias') ? new Parameter(zeros([numFeatures])) : null;
     if (this.trackRunningStats) {
       this.registerBuffer('running_mean', zeros([numFeatures]));
       this.registerBuffer('running_var', ones([numFeatures]));
@@ -261,7 +262,7 @@ export class BatchNorm2d extends Module {
 
   extraRepr(): string {
     return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${pyFloat(this.momentum)}, ` +
-      `affine=${pyBool(this.affine)}, track_running_stats=${pyBool(this.trackRunningStats)}`;
+      `affine=${pyBool(this.affine)}, bias=${pyBool(this.bias !== null)}, track_running_stats=${pyBool(this.trackRunningStats)}`;
   }
 }
 
