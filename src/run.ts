@@ -248,8 +248,13 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
     control.onEpoch?.(report);
     startStep = 0;
     lossSum = 0;
-    checkpointFile = (await checkpoint(epoch + 1, 0, trainLoader.state(), 0)) ?? checkpointFile;
-    if (control.shouldStop?.()) return { epochs: history, stopped: epoch + 1 < c.epochs, checkpointFile };
+    const stopping = control.shouldStop?.() === true && epoch + 1 < c.epochs;
+    const dir = c.checkpointDir ?? (stopping ? path.resolve('checkpoints') : null);
+    checkpointFile = (await checkpoint(epoch + 1, 0, trainLoader.state(), 0, dir)) ?? checkpointFile;
+    if (stopping) {
+      reporter.line(`Stopped at the end of epoch ${epoch + 1}: saved ${checkpointFile}`);
+      return { epochs: history, stopped: true, checkpointFile };
+    }
   }
   if (c.checkpoint) {
     const weights = model.stateDict();

@@ -13,8 +13,15 @@ function readAt(fd: number, position: number, length: number): Buffer {
   return buf.subarray(0, n);
 }
 
-/** Entry names of the zip at `file`, or null when it is not a zip. Throws on a malformed directory. */
-export function zipEntryNames(file: string): string[] | null {
+export interface ZipEntry {
+  name: string;
+  method: number;
+  compressedSize: number;
+  size: number;
+}
+
+/** Entries of the zip at `file`, or null when it is not a zip. Throws on a malformed directory. */
+export function zipEntries(file: string): ZipEntry[] | null {
   const fd = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(fd).size;
@@ -41,27 +48,52 @@ export function zipEntryNames(file: string): string[] | null {
     }
     if (cdOffset + cdSize > size) throw new Error(`zip central directory (${cdSize} bytes at ${cdOffset}) lies past the end of the ${size}-byte file`);
     const cd = readAt(fd, cdOffset, cdSize);
-    const names: string[] = [];
+    const entries: ZipEntry[] = [];
     let p = 0;
     for (let i = 0; i < count; i++) {
       if (p + 46 > cd.length || cd.readUInt32LE(p) !== CENTRAL) throw new Error(`zip central directory entry ${i} is malformed`);
       const nameLen = cd.readUInt16LE(p + 28);
       const extraLen = cd.readUInt16LE(p + 30);
       const commentLen = cd.readUInt16LE(p + 32);
-      names.push(cd.toString('utf8', p + 46, p + 46 + nameLen));
+      const entry: ZipEntry = {
+        name: cd.toString('utf8', p + 46, p + 46 + nameLen),
+        method: cd.readUInt16LE(p + 10),
+        compressedSize: cd.readUInt32LE(p + 20),
+        size: cd.readUInt32LE(p + 24),
+      };
+      // Sizes that don't fit 32 bits are in the zip64 extra field (id 1): size first, then compressed size.
+      for (let x = p + 46 + nameLen; x + 4 <= p + 46 + nameLen + extraLen;) {
+        const id = cd.readUInt16LE(x);
+        const len = cd.readUInt16LE(x + 2);
+        if (id === 1) {
+          let y = x + 4;
+          if (entry.size === 0xffffffff && y + 8 <= x + 4 + len) { entry.size = Number(cd.readBigUInt64LE(y)); y += 8; }
+          if (entry.compressedSize === 0xffffffff && y + 8 <= x + 4 + len) entry.compressedSize = Number(cd.readBigUInt64LE(y));
+        }
+        x += 4 + len;
+      }
+      entries.push(entry);
       p += 46 + nameLen + extraLen + commentLen;
     }
-    return names;
+    return entries;
   } finally {
     fs.closeSync(fd);
   }
 }
 
-/** Throws when an entry name is absolute or climbs out with '..'. */
+/**
+ * Throws when an entry name is absolute or climbs out with '..', or when an
+ * entry declares more data than the file can hold (a zip bomb).
+ */
 export function checkZipEntries(file: string): void {
-  const names = zipEntryNames(file);
-  if (!names) return;
-  for (const name of names) {
+  const entries = zipEntries(file);
+  if (!entries) return;
+  const fileSize = fs.statSync(file).size;
+  for (const { name, method, compressedSize, size } of entries) {
+    const expands = method === 0 ? size !== compressedSize : size > 1032 * compressedSize + (1 << 20);
+    if (compressedSize > fileSize || expands) {
+      throw new Error(`load: refusing ${file}: archive entry '${name}' declares ${size} bytes from ${compressedSize} stored bytes in a ${fileSize}-byte file`);
+    }
     const parts = name.split(/[\\/]/);
     if (name.startsWith('/') || name.startsWith('\\') || /^[A-Za-z]:/.test(name) || parts.includes('..')) {
       throw new Error(`load: refusing ${file}: archive entry '${name}' points outside the archive`);

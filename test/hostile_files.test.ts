@@ -40,3 +40,8 @@ test('a truncated file is refused with the file name', async (t) => {
   const e = await t.throwsAsync(load(path.join(dir, 'truncated.pt')));
   t.regex(e!.message, /^load: .*truncated\.pt/);
 });
+
+test('a zip entry that declares more bytes than the file holds (a zip bomb) is refused', async (t) => {
+  const e = await t.throwsAsync(load(path.join(dir, 'bomb.pt')));
+  t.regex(e!.message, /^load: refusing .*bomb\.pt: archive entry '.*data\.pkl' declares 2147483647 bytes/);
+});

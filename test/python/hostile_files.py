@@ -3,6 +3,7 @@
 - slip.pt: a valid checkpoint plus a zip entry whose path climbs out with '../'
 - giant_shape.pt: a tensor whose declared shape needs 4 TB from an 8-byte storage
 - truncated.pt: a valid checkpoint cut in half
+- bomb.pt: a valid checkpoint whose zip directory declares a 2 GB data.pkl
 and good.pt, a valid one. The marker file that os.system would create is argv[2]."""
 import os
 import sys
@@ -44,6 +45,12 @@ rewrite(path("good.pt"), path("giant_shape.pt"),
         edit_pickle=lambda d: d.replace(b"K\x00K\x02\x85", b"K\x00" + giant + b"\x85", 1))
 with open(path("good.pt"), "rb") as f:
     data = f.read()
+# A zip bomb: the central directory says data.pkl holds 2 GB.
+cd = data.rfind(b"PK\x01\x02", 0, data.find(b"data.pkl", data.find(b"PK\x01\x02")) + 1)
+bomb = bytearray(data)
+bomb[cd + 24:cd + 28] = (0x7FFFFFFF).to_bytes(4, "little")
+with open(path("bomb.pt"), "wb") as f:
+    f.write(bomb)
 with open(path("truncated.pt"), "wb") as f:
     f.write(data[: len(data) // 2])
 print("ok")
