@@ -1,5 +1,6 @@
 // The raw addon, typed in one place. Public code goes through src/tensor.ts and
 // friends, which validate arguments before anything reaches C++.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'uint8' | 'bool';
@@ -98,8 +99,20 @@ export interface Addon {
   isGradEnabled(): boolean;
 }
 
+// The package root: the nearest folder above this file with a package.json
+// (src/ under ts-node, dist/src/ once compiled).
+function packageRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve(__dirname, '..', '..');
+    dir = up;
+  }
+  return dir;
+}
+
 function load(): Addon {
-  const file = path.resolve(__dirname, '..', '..', 'build', 'Release', 'torchbridge.node');
+  const file = path.join(packageRoot(), 'build', 'Release', 'torchbridge.node');
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     return require(file) as Addon;
