@@ -12,7 +12,7 @@ import { crossEntropy } from './nn/functional';
 import { Module } from './nn/module';
 import { OneCycleLR } from './optim/lr_scheduler';
 import { SGD } from './optim/sgd';
-import { save, Value } from './serialize';
+import { disposeValue, load, save, Value } from './serialize';
 import { manualSeed, setNumThreads, Tensor } from './tensor';
 import { Batch, BatchSource, evaluate, Reporter, trainEpoch } from './train';
 import * as v from './validate';
@@ -194,7 +194,7 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
       startStep = k.step;
       lossSum = k.lossSum;
       history.push(...(k.history as unknown as EpochReport[]));
-      disposeTree(k as unknown as Value);
+      disposeValue(k as unknown as Value);
       reporter.line(`Resumed from ${found.file} (epoch ${startEpoch + 1}, step ${startStep})`);
     } else {
       reporter.line(`No checkpoint in ${c.checkpointDir}; starting from scratch`);
@@ -215,7 +215,7 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
     try {
       return await saveCheckpoint(dir, ckpt);
     } finally {
-      disposeTree(ckpt as unknown as Value);
+      disposeValue(ckpt as unknown as Value);
     }
   };
 
@@ -274,14 +274,13 @@ export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): 
   const c = resolveConfig(partial);
   if (!c.checkpoint) throw new TypeError('test needs a checkpoint file');
   const { test } = await loadData({ ...c, trainLimit: 1 }, (l) => reporter.line(l));
-  const { load } = await import('./serialize');
   const loaded = await load(c.checkpoint);
   const weights = (loaded && typeof loaded === 'object' && 'model' in loaded && (loaded as { format?: unknown }).format === CHECKPOINT_FORMAT
     ? (loaded as unknown as Checkpoint).model : loaded) as Record<string, Tensor>;
   if (!weights || typeof weights !== 'object' || Array.isArray(weights)) throw new Error(`${c.checkpoint} does not hold a state dict`);
   const model = new AlexNetModel();
   model.loadStateDict(weights);
-  disposeTree(loaded);
+  disposeValue(loaded);
   model.to(c.device);
   const loader = new DataLoader(test, { batchSize: c.testBatchSize, device: c.device });
   const ev = evaluate(model, loader, (o, y) => crossEntropy(o, y), { reporter });
@@ -289,10 +288,4 @@ export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): 
   model.dispose();
   test.dispose();
   return { accuracy: ev.accuracy, loss: ev.loss };
-}
-
-export function disposeTree(x: Value | undefined): void {
-  if (x instanceof Tensor) x.dispose();
-  else if (Array.isArray(x)) x.forEach(disposeTree);
-  else if (x && typeof x === 'object') Object.values(x).forEach(disposeTree);
 }

@@ -47,6 +47,13 @@ function fromRaw(x: Saveable, seen = new Map<object, Value>()): Value {
   return out;
 }
 
+/** Disposes every tensor inside a saved or loaded value. */
+export function disposeValue(x: Value | undefined): void {
+  if (x instanceof Tensor) x.dispose();
+  else if (Array.isArray(x)) x.forEach(disposeValue);
+  else if (x && typeof x === 'object') Object.values(x).forEach(disposeValue);
+}
+
 /** Saves tensors, numbers, strings, arrays and objects to `path`, atomically. */
 export async function save(value: Value, path: string): Promise<void> {
   v.string(path, 'path');

@@ -96,8 +96,4 @@ export function asTensorValue(v: Value | undefined, what = 'value'): Tensor {
 }
 
 /** Disposes every tensor inside a loaded value. */
-export function disposeAll(v: Value | undefined): void {
-  if (v instanceof Tensor) v.dispose();
-  else if (Array.isArray(v)) v.forEach(disposeAll);
-  else if (v !== null && typeof v === 'object') Object.values(v).forEach(disposeAll);
-}
+export { disposeValue as disposeAll } from '../../src/serialize';
