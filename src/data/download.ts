@@ -10,8 +10,9 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import * as zlib from 'node:zlib';
 import * as tar from 'tar';
 
 import { ProgressBar } from '../progress';
@@ -95,7 +96,7 @@ export async function downloadCIFAR10(root: string, options: DownloadOptions = {
   } catch (e) {
     // Leave no empty folders behind either (only empty ones: rmdir refuses others).
     if (created) {
-      await removeTemporaries(temporaries);
+      await removeTemporaries(temporaries).catch(() => undefined); // e, not a cleanup error, is what the user needs
       for (let d = dir; d.length >= created.length; d = path.dirname(d)) {
         if (!(await fs.promises.rmdir(d).then(() => true, () => false))) break;
       }
@@ -108,7 +109,8 @@ export async function downloadCIFAR10(root: string, options: DownloadOptions = {
 
 async function removeTemporaries(temporaries: string[]): Promise<void> {
   for (const t of temporaries) {
-    await fs.promises.rm(t, { recursive: true, force: true });
+    // Retries: a failed unpack can still be flushing a file as the folder goes.
+    await fs.promises.rm(t, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     active.delete(t);
   }
 }
@@ -254,6 +256,9 @@ function entryProblem(p: string, type: string): string | null {
 export async function safeExtract(file: string, dest: string, source = file): Promise<void> {
   let bad: string | null = null;
   try {
+    // Check the gzip stream whole first: tar rejects on a truncated one while file
+    // writes are still in flight, and those would race the cleanup.
+    await pipeline(fs.createReadStream(file), zlib.createGunzip(), new Writable({ write: (_c, _e, done) => done() }));
     await tar.x({
       file,
       cwd: dest,
