@@ -13,8 +13,8 @@ export interface BenchOptions {
   evalIters: number;
   threads: number | null;
   channelsLast: boolean;
-  /** 'bfloat16' runs forward and loss under autocast. */
-  autocast: 'bfloat16' | null;
+  /** Runs forward and loss under autocast; 'float16' adds a GradScaler. */
+  autocast: 'bfloat16' | 'float16' | null;
 }
 
 async function measure(o: BenchOptions) {
@@ -23,7 +23,7 @@ async function measure(o: BenchOptions) {
   const { CIFAR10, DataLoader } = await import('../src/data');
   const { addon } = await import('../src/native');
   const { useChannelsLast } = await import('../src/run');
-  const { autocast } = await import('../src/amp');
+  const { autocast, GradScaler } = await import('../src/amp');
   const amp = <T>(fn: () => T): T => (o.autocast ? autocast(o.device, o.autocast, fn) : fn());
   if (o.threads) setNumThreads(o.threads);
   manualSeed(0);
@@ -42,6 +42,7 @@ async function measure(o: BenchOptions) {
   };
   const criterion = new nn.CrossEntropyLoss();
   const optimizer = new optim.SGD(net.parameters(), { lr: 1.0, weightDecay: 5e-4 });
+  const scaler = new GradScaler(o.device, { enabled: o.autocast === 'float16' });
   const sched = new optim.OneCycleLR(optimizer, 0.1, { stepsPerEpoch: trainLoader.length, epochs: 150, divFactor: 25, finalDivFactor: 1e4, pctStart: 0.3 });
 
   net.train();
@@ -57,8 +58,9 @@ async function measure(o: BenchOptions) {
     tidy(() => {
       optimizer.zeroGrad();
       const loss = amp(() => criterion.forward(net.forward(x), targets));
-      loss.backward();
-      optimizer.step();
+      scaler.scale(loss).backward();
+      scaler.step(optimizer);
+      scaler.update();
       sched.step();
       loss.item(); // as the reference reads every loss
     });

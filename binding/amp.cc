@@ -3,6 +3,10 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <map>
+
+#include "Tensor.h"
+
 namespace tb {
 
 namespace {
@@ -41,11 +45,57 @@ Napi::Value AutocastExit(const Napi::CallbackInfo& info) {
   TB_CATCH(env, op)
 }
 
+// ampUnscale(grads: Tensor[], foundInf, invScale): grads *= invScale in place,
+// and foundInf becomes 1 if any of them holds an inf or NaN (GradScaler.unscale_).
+Napi::Value AmpUnscale(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  const char* op = "GradScaler.unscale";
+  TB_ARGC(info, 3, op);
+  TB_THROW_TYPE_IF(!info[0].IsArray(), env, ArgError(op, 0, "an array of tensors"));
+  auto arr = info[0].As<Napi::Array>();
+  std::vector<at::Tensor> grads;
+  for (uint32_t i = 0; i < arr.Length(); ++i) grads.push_back(Tensor::From(arr.Get(i), op));
+  auto& foundInf = Tensor::From(info[1], op);
+  auto& invScale = Tensor::From(info[2], op);
+  TB_TRY
+  at::NoGradGuard noGrad;
+  // The kernel wants one device and dtype per call, as Python groups them.
+  std::map<std::pair<std::string, at::ScalarType>, std::vector<at::Tensor>> groups;
+  for (auto& g : grads) groups[{g.device().str(), g.scalar_type()}].push_back(g);
+  for (auto& [key, list] : groups) {
+    TORCH_CHECK(list[0].device() == foundInf.device(), "gradients on ", key.first, " but the scale is on ",
+                foundInf.device().str());
+    at::_amp_foreach_non_finite_check_and_unscale_(list, foundInf, invScale);
+  }
+  return env.Undefined();
+  TB_CATCH(env, op)
+}
+
+// ampUpdateScale(scale, growthTracker, foundInf, growthFactor, backoffFactor,
+// growthInterval): the scale's backoff and growth, in place (GradScaler.update).
+Napi::Value AmpUpdateScale(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  const char* op = "GradScaler.update";
+  TB_ARGC(info, 6, op);
+  auto& scale = Tensor::From(info[0], op);
+  auto& tracker = Tensor::From(info[1], op);
+  auto& foundInf = Tensor::From(info[2], op);
+  double growth = TB_NUMBER(info, 3, op), backoff = TB_NUMBER(info, 4, op);
+  int64_t interval = TB_NUMBER(info, 5, op).Int64Value();
+  TB_TRY
+  at::NoGradGuard noGrad;
+  at::_amp_update_scale_(scale, tracker, foundInf, growth, backoff, interval);
+  return env.Undefined();
+  TB_CATCH(env, op)
+}
+
 }  // namespace
 
 void InitAmp(Napi::Env env, Napi::Object exports) {
   exports.Set("autocastEnter", Napi::Function::New<AutocastEnter>(env, "autocastEnter"));
   exports.Set("autocastExit", Napi::Function::New<AutocastExit>(env, "autocastExit"));
+  exports.Set("ampUnscale", Napi::Function::New<AmpUnscale>(env, "ampUnscale"));
+  exports.Set("ampUpdateScale", Napi::Function::New<AmpUpdateScale>(env, "ampUpdateScale"));
 }
 
 }  // namespace tb

@@ -20,6 +20,8 @@ export interface Checkpoint {
   model: Record<string, Tensor>;
   optimizer: Value;
   scheduler: Value;
+  /** GradScaler's state dict (float16 runs), as Python checkpoints keep `scaler.state_dict()`. */
+  scaler?: Value;
   /** libtorch's CPU generator (dropout) and the data loader's generator at the epoch's start. */
   rng: { torch: Tensor; data: number[] };
   config: Value;

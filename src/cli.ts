@@ -32,6 +32,7 @@ Options:
   --threads <n>           libtorch CPU threads (default: libtorch's choice)
   --channels-last         channels_last memory format (faster convolutions on some CPUs)
   --bf16                  bfloat16 autocast for forward and loss (mixed precision; off by default)
+  --fp16                  float16 autocast with a GradScaler (for CUDA; off by default)
   -h, --help              Show this help
 
 Ctrl-C during training saves a checkpoint of the last finished step and exits.
@@ -57,6 +58,7 @@ const options = {
   threads: { type: 'string' },
   'channels-last': { type: 'boolean' },
   bf16: { type: 'boolean' },
+  fp16: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -112,7 +114,9 @@ export function parse(argv: string[]): { command: string | null; config: Partial
   set('testLimit', int('limit-test', o['limit-test'], 1));
   set('threads', int('threads', o.threads, 1));
   if (o['channels-last']) config.channelsLast = true;
+  if (o.bf16 && o.fp16) throw new UsageError('--bf16 and --fp16 exclude each other; pick one');
   if (o.bf16) config.autocast = 'bfloat16';
+  if (o.fp16) config.autocast = 'float16';
   if (command === 'test' && !config.checkpoint) throw new UsageError('test needs --checkpoint <file>');
   if (config.scheduleEpochs != null && config.scheduleEpochs < (config.epochs ?? defaultConfig.epochs)) {
     throw new UsageError(`--schedule-epochs (${config.scheduleEpochs}) must be at least --epochs (${config.epochs ?? defaultConfig.epochs})`);

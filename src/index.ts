@@ -8,6 +8,8 @@ export {
 export type { DType, TensorOptions } from './tensor';
 export * as nn from './nn';
 export * as optim from './optim';
+export { autocast, GradScaler } from './amp';
+export type { AutocastDtype, GradScalerOptions, GradScalerState } from './amp';
 export { save, load } from './serialize';
 export type { Value as SaveValue } from './serialize';
 export { AlexNetModel } from './models/alexnet';

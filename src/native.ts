@@ -95,6 +95,9 @@ export interface Addon {
   getNumThreads(): number;
   autocastEnter(deviceType: string, dtype: DType): [boolean, DType];
   autocastExit(deviceType: string, wasEnabled: boolean, previousDtype: DType): void;
+  ampUnscale(grads: RawTensor[], foundInf: RawTensor, invScale: RawTensor): void;
+  ampUpdateScale(scale: RawTensor, growthTracker: RawTensor, foundInf: RawTensor,
+    growthFactor: number, backoffFactor: number, growthInterval: number): void;
   setGradEnabled(flag: boolean): void;
   isGradEnabled(): boolean;
 }

@@ -3,7 +3,7 @@
 // resume. Used by the CLI (inside Trainer's worker thread) and by the benchmark.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AutocastDtype } from './amp';
+import { AutocastDtype, GradScaler, GradScalerState } from './amp';
 import { Checkpoint, CHECKPOINT_FORMAT, loadLatestCheckpoint, saveCheckpoint } from './checkpoint';
 import { CIFAR10, DataLoader } from './data';
 import { addon } from './native';
@@ -48,7 +48,7 @@ export interface RunConfig {
   channelsLast: boolean;
   /** libtorch intra-op threads; null keeps libtorch's default. */
   threads: number | null;
-  /** Mixed precision for forward and loss ('bfloat16'); null (the default) trains in float32. */
+  /** Mixed precision for forward and loss: 'bfloat16', or 'float16' with a GradScaler; null (the default) trains in float32. */
   autocast: AutocastDtype | null;
 }
 
@@ -117,7 +117,7 @@ export function resolveConfig(partial: Partial<RunConfig>): RunConfig {
   v.integer(c.logEvery, 'logEvery', 1);
   v.boolean(c.channelsLast, 'channelsLast');
   if (c.threads !== null) v.integer(c.threads, 'threads', 1);
-  if (c.autocast !== null) v.oneOf(c.autocast, 'autocast', ['bfloat16'] as const);
+  if (c.autocast !== null) v.oneOf(c.autocast, 'autocast', ['bfloat16', 'float16'] as const);
   return c;
 }
 
@@ -177,6 +177,8 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
     epochs: c.scheduleEpochs ?? c.epochs, stepsPerEpoch: trainLoader.length, divFactor: 25, finalDivFactor: 1e4, pctStart: 0.3,
   });
 
+  const scaler = c.autocast === 'float16' ? new GradScaler(c.device) : null;
+
   let startEpoch = 0;
   let startStep = 0;
   let lossSum = 0;
@@ -188,6 +190,7 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
       model.loadStateDict(k.model);
       optimizer.loadStateDict(k.optimizer as never);
       scheduler.loadStateDict(k.scheduler as Record<string, unknown>);
+      if (scaler && k.scaler) scaler.loadStateDict(k.scaler as unknown as GradScalerState);
       addon.setRngState(k.rng.torch.raw);
       trainLoader.setState(k.rng.data);
       startEpoch = k.epoch;
@@ -209,7 +212,7 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
     const rng = new Tensor(addon.getRngState());
     const ckpt: Checkpoint = {
       format: CHECKPOINT_FORMAT, epoch, step, lossSum: sum, model: model_, optimizer: optim_ as unknown as Value,
-      scheduler: scheduler.stateDict() as Value, rng: { torch: rng, data: loaderState }, config: { ...c } as unknown as Value,
+      scheduler: scheduler.stateDict() as Value, ...(scaler ? { scaler: scaler.stateDict() as unknown as Value } : {}), rng: { torch: rng, data: loaderState }, config: { ...c } as unknown as Value,
       history: history as unknown as Value[],
     };
     try {
@@ -225,7 +228,7 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
     const source = skipping(trainLoader, startStep, c.channelsLast ? toChannelsLast : (b) => b);
     let stopAt = -1;
     const r = trainEpoch(model, source, criterion, optimizer, scheduler, epoch, {
-      logEvery: c.logEvery, reporter, startStep, lossSoFar: lossSum, autocast: c.autocast,
+      logEvery: c.logEvery, reporter, startStep, lossSoFar: lossSum, autocast: c.autocast, scaler,
       afterStep: (s) => {
         if (control.shouldStop?.()) stopAt = s;
         return stopAt >= 0;
@@ -264,6 +267,7 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
   }
   model.dispose();
   optimizer.dispose();
+  scaler?.dispose();
   train.dispose();
   test.dispose();
   return { epochs: history, stopped: false, checkpointFile };

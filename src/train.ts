@@ -3,7 +3,7 @@
 import { Module } from './nn/module';
 import { LRScheduler } from './optim/lr_scheduler';
 import { SGD } from './optim/sgd';
-import { autocast, AutocastDtype } from './amp';
+import { autocast, AutocastDtype, GradScaler } from './amp';
 import { ProgressBar } from './progress';
 import { cat, noGrad, Tensor, tidy, zeros } from './tensor';
 import * as v from './validate';
@@ -60,6 +60,8 @@ export interface TrainEpochOptions {
   lossSoFar?: number;
   /** Run forward and loss under autocast with this dtype (mixed precision); off by default. */
   autocast?: AutocastDtype | null;
+  /** Loss scaling for float16 autocast: scale, backward, scaler.step, scaler.update. */
+  scaler?: GradScaler | null;
   /** Called after each step with its 0-based index; return true to stop early (Ctrl-C). */
   afterStep?: (step: number) => boolean | void;
 }
@@ -85,11 +87,13 @@ export interface EpochResult {
  */
 export function trainEpoch(model: Module, loader: BatchSource, criterion: Criterion, optimizer: SGD,
   scheduler: LRScheduler | null, epoch: number, options: TrainEpochOptions = {}): EpochResult {
-  const o = v.options(options, 'options', ['logEvery', 'reporter', 'startStep', 'lossSoFar', 'autocast', 'afterStep']);
+  const o = v.options(options, 'options', ['logEvery', 'reporter', 'startStep', 'lossSoFar', 'autocast', 'scaler', 'afterStep']);
   const logEvery = v.integer(o.logEvery ?? 100, 'logEvery', 1);
   const reporter = (o.reporter as Reporter | undefined) ?? new ConsoleReporter();
   const startStep = v.integer(o.startStep ?? 0, 'startStep', 0);
   const afterStep = o.afterStep as TrainEpochOptions['afterStep'];
+  const scaler = (o.scaler as GradScaler | null | undefined) ?? null;
+  if (scaler !== null && !(scaler instanceof GradScaler)) throw v.invalid('GradScaler or null', 'scaler', scaler);
   v.integer(epoch, 'epoch', 0);
 
   model.train();
@@ -107,8 +111,14 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
       const loss = tidy(() => {
         optimizer.zeroGrad();
         const out = forwardLoss(model, criterion, inputs, targets, (o.autocast as AutocastDtype | null | undefined) ?? null);
-        out.backward();
-        optimizer.step();
+        if (scaler) {
+          scaler.scale(out).backward();
+          scaler.step(optimizer);
+          scaler.update();
+        } else {
+          out.backward();
+          optimizer.step();
+        }
         scheduler?.step();
         return out.detach().to('float64');
       });

@@ -20,7 +20,7 @@ test('--help lists every command and flag', (t) => {
   const r = run(['--help']);
   t.is(r.status, 0);
   for (const word of ['train', 'test', '--data', '--no-download', '--epochs', '--batch-size', '--device', '--seed', '--lr',
-    '--schedule-epochs', '--checkpoint', '--checkpoint-dir', '--resume', '--limit-train', '--limit-test', '--threads', '--channels-last', '--bf16']) {
+    '--schedule-epochs', '--checkpoint', '--checkpoint-dir', '--resume', '--limit-train', '--limit-test', '--threads', '--channels-last', '--bf16', '--fp16']) {
     t.true(r.stdout.includes(word), `help mentions ${word}`);
   }
 });
