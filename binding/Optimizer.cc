@@ -1,5 +1,7 @@
 #include "Optimizer.h"
 
+#include <cmath>
+
 #include "Tensor.h"
 
 namespace tb {
@@ -15,16 +17,57 @@ Napi::Function SGD::Init(Napi::Env env) {
                      });
 }
 
-// new SGD(params: Tensor[])
-SGD::SGD(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SGD>(info) {
+namespace {
+
+// The leaf tensors to optimize; each shares its TensorImpl with the caller's, so
+// Module.to() and setData() reach the optimizer too.
+std::vector<at::Tensor> ParamsArg(const Napi::CallbackInfo& info, const char* op) {
   auto env = info.Env();
-  TB_THROW_TYPE_IF(!info[0].IsArray(), env, "SGD: params must be an array of tensors");
+  TB_THROW_TYPE_IF(!info[0].IsArray(), env, std::string(op) + ": params must be an array of tensors");
   auto arr = info[0].As<Napi::Array>();
+  std::vector<at::Tensor> params;
   for (uint32_t i = 0; i < arr.Length(); ++i) {
-    auto& p = Tensor::From(arr.Get(i), "SGD");
-    TB_THROW_TYPE_IF(!p.is_leaf(), env, "SGD: can't optimize a non-leaf Tensor");
-    params_.push_back(p);  // shares the TensorImpl: Module.to() updates it in place
+    auto& p = Tensor::From(arr.Get(i), op);
+    TB_THROW_TYPE_IF(!p.is_leaf(), env, std::string(op) + ": can't optimize a non-leaf Tensor");
+    params.push_back(p);
   }
+  return params;
+}
+
+// zeroGrad(setToNone): None by default, as PyTorch 2 does.
+Napi::Value ZeroGrads(const Napi::CallbackInfo& info, std::vector<at::Tensor>& params) {
+  auto env = info.Env();
+  bool toNone = !info[0].IsBoolean() || info[0].As<Napi::Boolean>().Value();
+  TB_TRY
+  for (auto& p : params) {
+    auto& g = p.mutable_grad();
+    if (!g.defined()) continue;
+    if (toNone) g.reset();
+    else g = g.detach().zero_();
+  }
+  return env.Undefined();
+  TB_CATCH(env, "zeroGrad")
+}
+
+size_t IndexArg(const Napi::CallbackInfo& info, size_t count, const char* op) {
+  double i = TB_NUMBER(info, 0, op);
+  TB_THROW_TYPE_IF(!(i >= 0 && i < count && i == static_cast<size_t>(i)), info.Env(),
+                   std::string(op) + ": parameter index out of range");
+  return static_cast<size_t>(i);
+}
+
+// A state tensor loaded from a dict: a copy with its parameter's shape, dtype and device.
+at::Tensor StateTensor(const Napi::Value& v, const at::Tensor& param, const char* op, const char* what, size_t i) {
+  auto& src = Tensor::From(v, op);
+  TORCH_CHECK(src.sizes() == param.sizes(), what, " of parameter ", i, " has shape ", src.sizes(),
+              " but its parameter has shape ", param.sizes());
+  return src.detach().to(param.options(), false, true);
+}
+
+}  // namespace
+
+// new SGD(params: Tensor[])
+SGD::SGD(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SGD>(info), params_(ParamsArg(info, "SGD")) {
   buffers_.resize(params_.size());
 }
 
@@ -32,12 +75,7 @@ void SGD::CheckLive(const char* op) {
   if (disposed_) throw Napi::Error::New(Env(), std::string(op) + ": Optimizer already disposed");
 }
 
-size_t SGD::Index(const Napi::CallbackInfo& info, const char* op) {
-  double i = TB_NUMBER(info, 0, op);
-  TB_THROW_TYPE_IF(!(i >= 0 && i < params_.size() && i == static_cast<size_t>(i)), info.Env(),
-                   std::string(op) + ": parameter index out of range");
-  return static_cast<size_t>(i);
-}
+size_t SGD::Index(const Napi::CallbackInfo& info, const char* op) { return IndexArg(info, params_.size(), op); }
 
 namespace {
 
@@ -114,20 +152,9 @@ Napi::Value SGD::Step(const Napi::CallbackInfo& info) {
   TB_CATCH(env, op)
 }
 
-// zeroGrad(setToNone)
 Napi::Value SGD::ZeroGrad(const Napi::CallbackInfo& info) {
-  auto env = info.Env();
   CheckLive("zeroGrad");
-  bool toNone = !info[0].IsBoolean() || info[0].As<Napi::Boolean>().Value();
-  TB_TRY
-  for (auto& p : params_) {
-    auto& g = p.mutable_grad();
-    if (!g.defined()) continue;
-    if (toNone) g.reset();
-    else g = g.detach().zero_();
-  }
-  return env.Undefined();
-  TB_CATCH(env, "zeroGrad")
+  return ZeroGrads(info, params_);
 }
 
 Napi::Value SGD::Buffer(const Napi::CallbackInfo& info) {
@@ -145,10 +172,7 @@ Napi::Value SGD::SetBuffer(const Napi::CallbackInfo& info) {
   if (info[1].IsNull() || info[1].IsUndefined()) {
     buffers_[i].reset();
   } else {
-    auto& src = Tensor::From(info[1], "setBuffer");
-    TORCH_CHECK(src.sizes() == params_[i].sizes(), "momentum buffer ", i, " has shape ", src.sizes(),
-                " but its parameter has shape ", params_[i].sizes());
-    buffers_[i] = src.detach().to(params_[i].options(), false, true);
+    buffers_[i] = StateTensor(info[1], params_[i], "setBuffer", "momentum buffer", i);
   }
   return env.Undefined();
   TB_CATCH(env, "setBuffer")
@@ -157,6 +181,125 @@ Napi::Value SGD::SetBuffer(const Napi::CallbackInfo& info) {
 Napi::Value SGD::Dispose(const Napi::CallbackInfo& info) {
   params_.clear();
   buffers_.clear();
+  disposed_ = true;
+  return info.Env().Undefined();
+}
+
+// ------------------------------------------------------------------ Adam
+
+Napi::Function Adam::Init(Napi::Env env) {
+  return DefineClass(env, "Adam",
+                     {
+                         InstanceMethod<&Adam::Step>("step"),
+                         InstanceMethod<&Adam::ZeroGrad>("zeroGrad"),
+                         InstanceMethod<&Adam::GetState>("state"),
+                         InstanceMethod<&Adam::SetState>("setState"),
+                         InstanceMethod<&Adam::Dispose>("dispose"),
+                     });
+}
+
+// new Adam(params: Tensor[])
+Adam::Adam(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Adam>(info), params_(ParamsArg(info, "Adam")) {
+  state_.resize(params_.size());
+}
+
+void Adam::CheckLive(const char* op) {
+  if (disposed_) throw Napi::Error::New(Env(), std::string(op) + ": Optimizer already disposed");
+}
+
+// step(start, end, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize, decoupled):
+// torch.optim.Adam's single-tensor update (AdamW's with `decoupled`), op for op,
+// so the result is bit-identical to Python's on the CPU.
+Napi::Value Adam::Step(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  const char* op = "Adam.step";
+  CheckLive(op);
+  TB_ARGC(info, 10, op);
+  double s = TB_NUMBER(info, 0, op), e = TB_NUMBER(info, 1, op);
+  double lr = TB_NUMBER(info, 2, op), beta1 = TB_NUMBER(info, 3, op), beta2 = TB_NUMBER(info, 4, op),
+         eps = TB_NUMBER(info, 5, op), wd = TB_NUMBER(info, 6, op);
+  bool amsgrad = TB_BOOL(info, 7, op), maximize = TB_BOOL(info, 8, op), decoupled = TB_BOOL(info, 9, op);
+  TB_THROW_TYPE_IF(!(s >= 0 && e >= s && e <= params_.size()), env, "Adam.step: bad parameter range");
+  TB_TRY
+  at::NoGradGuard noGrad;
+  for (size_t i = static_cast<size_t>(s); i < static_cast<size_t>(e); ++i) {
+    auto& p = params_[i];
+    if (!p.grad().defined()) continue;
+    auto& st = state_[i];
+    if (!st.expAvg.defined()) {
+      st.expAvg = at::zeros_like(p, at::MemoryFormat::Preserve);
+      st.expAvgSq = at::zeros_like(p, at::MemoryFormat::Preserve);
+    }
+    if (amsgrad && !st.maxExpAvgSq.defined()) st.maxExpAvgSq = at::zeros_like(p, at::MemoryFormat::Preserve);
+    at::Tensor g = maximize ? -p.grad() : p.grad();
+    st.step += 1;
+    if (wd != 0) {
+      if (decoupled) p.mul_(1 - lr * wd);
+      else g = g.add(p, wd);
+    }
+    st.expAvg.lerp_(g, 1 - beta1);
+    st.expAvgSq.mul_(beta2).addcmul_(g, g, 1 - beta2);
+    double bc1 = 1 - std::pow(beta1, st.step), bc2 = 1 - std::pow(beta2, st.step);
+    double stepSize = lr / bc1, bc2Sqrt = std::pow(bc2, 0.5);  // Python: bias_correction2 ** 0.5
+    at::Tensor denom;
+    if (amsgrad) {
+      at::maximum_out(st.maxExpAvgSq, st.maxExpAvgSq, st.expAvgSq);
+      denom = (st.maxExpAvgSq.sqrt() / bc2Sqrt).add_(eps);
+    } else {
+      denom = (st.expAvgSq.sqrt() / bc2Sqrt).add_(eps);
+    }
+    p.addcdiv_(st.expAvg, denom, -stepSize);
+  }
+  return env.Undefined();
+  TB_CATCH(env, op)
+}
+
+Napi::Value Adam::ZeroGrad(const Napi::CallbackInfo& info) {
+  CheckLive("zeroGrad");
+  return ZeroGrads(info, params_);
+}
+
+// state(i) -> {step, exp_avg, exp_avg_sq, max_exp_avg_sq?} or null before the first step.
+Napi::Value Adam::GetState(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  CheckLive("state");
+  auto& st = state_[IndexArg(info, params_.size(), "state")];
+  if (!st.expAvg.defined()) return env.Null();
+  auto out = Napi::Object::New(env);
+  out.Set("step", st.step);
+  out.Set("exp_avg", Tensor::Wrap(env, st.expAvg));
+  out.Set("exp_avg_sq", Tensor::Wrap(env, st.expAvgSq));
+  if (st.maxExpAvgSq.defined()) out.Set("max_exp_avg_sq", Tensor::Wrap(env, st.maxExpAvgSq));
+  return out;
+}
+
+// setState(i, null) clears; setState(i, step, expAvg, expAvgSq, maxExpAvgSq|null) loads copies.
+Napi::Value Adam::SetState(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  const char* op = "setState";
+  CheckLive(op);
+  size_t i = IndexArg(info, params_.size(), op);
+  if (info[1].IsNull() || info[1].IsUndefined()) {
+    state_[i] = State();
+    return env.Undefined();
+  }
+  TB_ARGC(info, 5, op);
+  double step = TB_NUMBER(info, 1, op);
+  TB_THROW_TYPE_IF(!(step >= 0 && step == std::floor(step)), env, "setState: step must be a whole number >= 0");
+  TB_TRY
+  State st;
+  st.step = step;
+  st.expAvg = StateTensor(info[2], params_[i], op, "exp_avg", i);
+  st.expAvgSq = StateTensor(info[3], params_[i], op, "exp_avg_sq", i);
+  if (!info[4].IsNull() && !info[4].IsUndefined()) st.maxExpAvgSq = StateTensor(info[4], params_[i], op, "max_exp_avg_sq", i);
+  state_[i] = std::move(st);
+  return env.Undefined();
+  TB_CATCH(env, op)
+}
+
+Napi::Value Adam::Dispose(const Napi::CallbackInfo& info) {
+  params_.clear();
+  state_.clear();
   disposed_ = true;
   return info.Env().Undefined();
 }

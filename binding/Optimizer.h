@@ -1,6 +1,6 @@
-// SGD: holds the parameters and their momentum buffers. Hyper-parameters live in
-// the TypeScript param groups (so schedulers can read and write them) and come
-// in with each step().
+// Optimizers hold the parameters and their per-parameter state (SGD's momentum
+// buffers, Adam's moments). Hyper-parameters live in the TypeScript param groups
+// (so schedulers can read and write them) and come in with each step().
 #pragma once
 #include "common.h"
 
@@ -22,6 +22,28 @@ class SGD : public Napi::ObjectWrap<SGD> {
 
   std::vector<at::Tensor> params_;
   std::vector<at::Tensor> buffers_;  // undefined until the first momentum step
+  bool disposed_ = false;
+};
+
+class Adam : public Napi::ObjectWrap<Adam> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit Adam(const Napi::CallbackInfo& info);
+
+ private:
+  struct State {
+    double step = 0;  // Python keeps it in a float32 tensor; whole numbers, so exact either way
+    at::Tensor expAvg, expAvgSq, maxExpAvgSq;
+  };
+  Napi::Value Step(const Napi::CallbackInfo& info);
+  Napi::Value ZeroGrad(const Napi::CallbackInfo& info);
+  Napi::Value GetState(const Napi::CallbackInfo& info);
+  Napi::Value SetState(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  void CheckLive(const char* op);
+
+  std::vector<at::Tensor> params_;
+  std::vector<State> state_;  // undefined tensors until the first step
   bool disposed_ = false;
 };
 

@@ -20,6 +20,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->sgdCtor = Napi::Persistent(sgd);
   exports.Set("Tensor", tensor);
   exports.Set("SGD", sgd);
+  exports.Set("Adam", Adam::Init(env));
   InitFunctional(env, exports);
   InitData(env, exports);
   InitSerialize(env, exports);

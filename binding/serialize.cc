@@ -12,11 +12,14 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <fstream>
 #include <functional>
 #include <unordered_map>
+
+#include <algorithm>
 
 #include "Tensor.h"
 #include "unpickle.h"
@@ -24,6 +27,12 @@
 namespace tb {
 
 namespace {
+
+// "0", "17": canonical non-negative integers, as JS array indices are written.
+bool IsIndexKey(const std::string& k) {
+  if (k.empty() || k.size() > 15 || (k.size() > 1 && k[0] == '0')) return false;
+  return std::all_of(k.begin(), k.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
 
 c10::IValue ToIValue(const Napi::Value& v, int depth = 0) {
   auto env = v.Env();
@@ -46,11 +55,23 @@ c10::IValue ToIValue(const Napi::Value& v, int depth = 0) {
   }
   if (v.IsObject() && !v.IsFunction()) {
     auto o = v.As<Napi::Object>();
-    c10::impl::GenericDict dict(c10::StringType::get(), c10::AnyType::get());
     auto keys = o.GetPropertyNames();
+    std::vector<std::string> names;
+    size_t ints = 0;
     for (uint32_t i = 0; i < keys.Length(); ++i) {
-      auto k = keys.Get(i).As<Napi::String>();
-      dict.insert(k.Utf8Value(), ToIValue(o.Get(k), depth + 1));
+      names.push_back(keys.Get(i).As<Napi::String>().Utf8Value());
+      ints += IsIndexKey(names.back());
+    }
+    // JS objects have string keys only; keys like "0" stand for Python's int keys
+    // (an optimizer's state dict needs them: torch.optim ignores state under "0").
+    c10::TypePtr keyType = c10::AnyType::get();
+    if (ints == 0) keyType = c10::StringType::get();
+    else if (ints == names.size()) keyType = c10::IntType::get();
+    c10::impl::GenericDict dict(keyType, c10::AnyType::get());
+    for (const auto& name : names) {
+      auto value = ToIValue(o.Get(name), depth + 1);
+      if (IsIndexKey(name)) dict.insert(static_cast<int64_t>(std::stoll(name)), std::move(value));
+      else dict.insert(name, std::move(value));
     }
     return dict;
   }

@@ -3,7 +3,7 @@
 // pass and the loss inside it; backward() outside.
 import { checkDevice, parseDevice } from './device';
 import { addon } from './native';
-import { SGD } from './optim/sgd';
+import { Optimizer } from './optim/optimizer';
 import { asTensor, full, keep, tidy, Tensor, zeros } from './tensor';
 import * as v from './validate';
 
@@ -51,7 +51,7 @@ type Stage = 'ready' | 'unscaled' | 'stepped';
  *   scaler.step(opt);   // unscales; skips the step when a gradient is inf/NaN
  *   scaler.update();
  *
- * step() reads one flag from the device, as Python's does with a non-fused SGD.
+ * step() reads one flag from the device, as Python's does with non-fused optimizers.
  */
 export class GradScaler {
   readonly device: string;
@@ -63,7 +63,7 @@ export class GradScaler {
   private initGrowthTracker = 0;
   private scaleT: Tensor | null = null;
   private tracker: Tensor | null = null;
-  private readonly stages = new Map<SGD, { stage: Stage; foundInf: Tensor | null }>();
+  private readonly stages = new Map<Optimizer, { stage: Stage; foundInf: Tensor | null }>();
 
   constructor(device = 'cuda', options: GradScalerOptions = {}) {
     const o = v.options(options, 'GradScaler options', ['initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled']);
@@ -90,7 +90,7 @@ export class GradScaler {
   }
 
   /** Divides the optimizer's gradients by the scale in place (for clipping before step). */
-  unscale_(optimizer: SGD): void {
+  unscale_(optimizer: Optimizer): void {
     if (!this.enabled) return;
     const st = this.state(optimizer, 'unscale_');
     if (st.stage === 'unscaled') throw new Error('GradScaler.unscale_: already called on this optimizer since the last update()');
@@ -125,7 +125,7 @@ export class GradScaler {
   }
 
   /** Unscales (unless unscale_ was called) and steps, unless a gradient is inf/NaN. Returns whether it stepped. */
-  step(optimizer: SGD): boolean {
+  step(optimizer: Optimizer): boolean {
     if (!this.enabled) {
       optimizer.step();
       return true;
@@ -204,8 +204,8 @@ export class GradScaler {
     this.tracker = keep(full([], this.initGrowthTracker, { dtype: 'int32', device }));
   }
 
-  private state(optimizer: SGD, op: string): { stage: Stage; foundInf: Tensor | null } {
-    if (!(optimizer instanceof SGD)) throw v.invalid('SGD optimizer', 'optimizer', optimizer);
+  private state(optimizer: Optimizer, op: string): { stage: Stage; foundInf: Tensor | null } {
+    if (!(optimizer instanceof Optimizer)) throw v.invalid('Optimizer (SGD, Adam or AdamW)', 'optimizer', optimizer);
     if (!this.scaleT) throw new Error(`GradScaler.${op}: no scale yet; call scale() on the loss first`);
     let st = this.stages.get(optimizer);
     if (!st) this.stages.set(optimizer, (st = { stage: 'ready', foundInf: null }));

@@ -50,6 +50,15 @@ export interface RawSGD {
   dispose(): void;
 }
 
+export interface RawAdam {
+  step(start: number, end: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number,
+    amsgrad: boolean, maximize: boolean, decoupled: boolean): void;
+  zeroGrad(setToNone: boolean): void;
+  state(index: number): { step: number; exp_avg: RawTensor; exp_avg_sq: RawTensor; max_exp_avg_sq?: RawTensor } | null;
+  setState(index: number, step: number | null, expAvg?: RawTensor, expAvgSq?: RawTensor, maxExpAvgSq?: RawTensor | null): void;
+  dispose(): void;
+}
+
 export interface RawFunctional {
   conv2d(x: RawTensor, w: RawTensor, b: RawTensor | null, stride: number[], padding: number[], dilation: number[], groups: number): RawTensor;
   linear(x: RawTensor, w: RawTensor, b: RawTensor | null): RawTensor;
@@ -79,6 +88,7 @@ export type Saveable = RawTensor | number | string | boolean | null | Saveable[]
 export interface Addon {
   Tensor: RawTensorStatic & (new () => never);
   SGD: new (params: RawTensor[]) => RawSGD;
+  Adam: new (params: RawTensor[]) => RawAdam;
   functional: RawFunctional;
   augmentBatch(images: RawTensor, indices: Int32Array, tops: Int32Array, lefts: Int32Array, flips: Int32Array,
     mean: number[], std: number[], padding: number): RawTensor;

@@ -54,7 +54,11 @@ export function disposeValue(x: Value | undefined): void {
   else if (x && typeof x === 'object') Object.values(x).forEach(disposeValue);
 }
 
-/** Saves tensors, numbers, strings, arrays and objects to `path`, atomically. */
+/**
+ * Saves tensors, numbers, strings, arrays and objects to `path`, atomically.
+ * Object keys that are whole numbers ("0", "12") become Python int keys, as
+ * torch.optim's state dicts need; load() gives them back as strings.
+ */
 export async function save(value: Value, path: string): Promise<void> {
   v.string(path, 'path');
   await addon.save(path, toRaw(value, 'value'));

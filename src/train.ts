@@ -2,7 +2,7 @@
 // batch's intermediates, so memory stays flat across epochs.
 import { Module } from './nn/module';
 import { LRScheduler } from './optim/lr_scheduler';
-import { SGD } from './optim/sgd';
+import { Optimizer } from './optim/optimizer';
 import { autocast, AutocastDtype, GradScaler } from './amp';
 import { ProgressBar } from './progress';
 import { cat, noGrad, Tensor, tidy, zeros } from './tensor';
@@ -85,7 +85,7 @@ export interface EpochResult {
  * (as Python sums loss.item()) and read only when printed, so an accelerator is
  * never stalled by a per-step sync.
  */
-export function trainEpoch(model: Module, loader: BatchSource, criterion: Criterion, optimizer: SGD,
+export function trainEpoch(model: Module, loader: BatchSource, criterion: Criterion, optimizer: Optimizer,
   scheduler: LRScheduler | null, epoch: number, options: TrainEpochOptions = {}): EpochResult {
   const o = v.options(options, 'options', ['logEvery', 'reporter', 'startStep', 'lossSoFar', 'autocast', 'scaler', 'afterStep']);
   const logEvery = v.integer(o.logEvery ?? 100, 'logEvery', 1);

@@ -3,7 +3,10 @@
 function describe(value: unknown): string {
   let shown: string;
   try {
-    shown = typeof value === 'string' ? `'${value}'` : typeof value === 'bigint' ? `${value}n` : String(JSON.stringify(value) ?? value);
+    shown = typeof value === 'string' ? `'${value}'`
+      : typeof value === 'bigint' ? `${value}n`
+      : typeof value === 'number' ? String(value) // JSON would show NaN and Infinity as null
+      : String(JSON.stringify(value) ?? value);
   } catch {
     shown = String(value);
   }

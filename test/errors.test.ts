@@ -177,7 +177,7 @@ test('argument validation: "Expected <what> for <name> but received <value> of t
     [() => new SGD([randn([2])], { lr: -1 }), 'Expected number >= 0 for lr but received -1 of type number'],
     [() => new SGD([]), 'Expected non-empty array of parameters or param groups for params but received [] of type array'],
     [() => new SGD([randn([2])], { momentum: 0.9, nesterov: 'yes' as unknown as boolean }), "Expected boolean for nesterov but received 'yes' of type string"],
-    [() => new OneCycleLR({} as SGD, 0.1, { totalSteps: 10 }), 'Expected SGD optimizer for optimizer but received {} of type object'],
+    [() => new OneCycleLR({} as SGD, 0.1, { totalSteps: 10 }), 'Expected Optimizer (SGD, Adam or AdamW) for optimizer but received {} of type object'],
     [() => new SGD([randn([2])], { learningRate: 1 } as never), 'Unknown option \'learningRate\' in SGD options; expected one of lr, momentum, dampening, weightDecay, nesterov, maximize'],
     [() => setNumThreads(0), 'Expected positive integer for n but received 0 of type number'],
   ];
@@ -253,7 +253,7 @@ const rawCases: { name: string; code: string; message: RegExp; type?: 'TypeError
   { name: 'SGD.step out of range', code: 'new a.SGD([t2]).step(0, 5, 0.1, 0, 0, 0, false, false)', message: /^SGD\.step: bad parameter range$/, type: 'TypeError' },
   { name: 'SGD.step with NaN range', code: 'new a.SGD([t2]).step(NaN, NaN, 0.1, 0, 0, 0, false, false)', message: /^SGD\.step: bad parameter range$/, type: 'TypeError' },
   { name: 'SGD.buffer out of range', code: 'new a.SGD([t2]).buffer(3)', message: /^buffer: parameter index out of range$/, type: 'TypeError' },
-  { name: 'SGD.setBuffer of the wrong shape', code: "new a.SGD([t2]).setBuffer(0, a.Tensor.fill('ones', [3], 'float32', 'cpu'))", message: /^setBuffer: momentum buffer 0 has shape \[3\] but its parameter has shape \[2, 2\]$/ },
+  { name: 'SGD.setBuffer of the wrong shape', code: "new a.SGD([t2]).setBuffer(0, a.Tensor.fill('ones', [3], 'float32', 'cpu'))", message: /^setBuffer: momentum buffer of parameter 0 has shape \[3\] but its parameter has shape \[2, 2\]$/ },
   { name: 'SGD used after dispose', code: '(() => { const s = new a.SGD([t2]); s.dispose(); s.buffer(0); })()', message: /^buffer: Optimizer already disposed$/ },
   { name: 'a Tensor method called on an SGD', code: 'a.Tensor.prototype.shape.call(new a.SGD([t2]))', message: /Illegal invocation/, type: 'TypeError' },
   { name: 'a Tensor method called on a plain object', code: "a.Tensor.prototype.binary.call({}, 'add', 1)", message: /Illegal invocation/, type: 'TypeError' },

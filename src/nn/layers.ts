@@ -106,6 +106,15 @@ export interface PoolOptions {
   ceilMode?: boolean;
 }
 
+/** A pooling window's checked kernel, stride (the kernel by default, as in PyTorch) and padding. */
+function poolWindow(kernelSize: Pair, o: { stride?: unknown; padding?: unknown }): { kernelSize: Pair; stride: Pair; padding: Pair } {
+  v.pair(kernelSize, 'kernelSize', 1);
+  const stride = o.stride == null ? kernelSize : (v.pair(o.stride, 'stride', 1), o.stride as Pair);
+  const padding = (o.padding ?? 0) as Pair;
+  v.pair(padding, 'padding');
+  return { kernelSize, stride, padding };
+}
+
 export class MaxPool2d extends Module {
   readonly kernelSize: Pair;
   readonly stride: Pair;
@@ -116,12 +125,8 @@ export class MaxPool2d extends Module {
   constructor(kernelSize: Pair, options: PoolOptions = {}) {
     super();
     const o = v.options(options, 'MaxPool2d options', ['stride', 'padding', 'dilation', 'ceilMode']);
-    v.pair(kernelSize, 'kernelSize', 1);
-    this.kernelSize = kernelSize;
-    this.stride = o.stride == null ? kernelSize : (v.pair(o.stride, 'stride', 1), o.stride as Pair);
-    this.padding = (o.padding ?? 0) as Pair;
+    ({ kernelSize: this.kernelSize, stride: this.stride, padding: this.padding } = poolWindow(kernelSize, o));
     this.dilation = (o.dilation ?? 1) as Pair;
-    v.pair(this.padding, 'padding');
     v.pair(this.dilation, 'dilation', 1);
     this.ceilMode = v.boolean(o.ceilMode ?? false, 'ceilMode');
   }
@@ -146,11 +151,7 @@ export class AvgPool2d extends Module {
   constructor(kernelSize: Pair, options: { stride?: Pair | null; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean } = {}) {
     super();
     const o = v.options(options, 'AvgPool2d options', ['stride', 'padding', 'ceilMode', 'countIncludePad']);
-    v.pair(kernelSize, 'kernelSize', 1);
-    this.kernelSize = kernelSize;
-    this.stride = o.stride == null ? kernelSize : (v.pair(o.stride, 'stride', 1), o.stride as Pair);
-    this.padding = (o.padding ?? 0) as Pair;
-    v.pair(this.padding, 'padding');
+    ({ kernelSize: this.kernelSize, stride: this.stride, padding: this.padding } = poolWindow(kernelSize, o));
     this.ceilMode = v.boolean(o.ceilMode ?? false, 'ceilMode');
     this.countIncludePad = v.boolean(o.countIncludePad ?? true, 'countIncludePad');
   }

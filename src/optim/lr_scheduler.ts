@@ -1,7 +1,7 @@
 // Learning-rate schedulers with torch.optim.lr_scheduler's exact formulas.
 // Each is stepped after optimizer.step(); construction performs step 0.
 import * as v from '../validate';
-import { SGD } from './sgd';
+import { Optimizer, ParamGroup } from './optimizer';
 
 export abstract class LRScheduler {
   lastEpoch = -1;
@@ -9,8 +9,8 @@ export abstract class LRScheduler {
   readonly baseLrs: number[];
   lastLrs: number[] = [];
 
-  constructor(readonly optimizer: SGD) {
-    if (!(optimizer instanceof SGD)) throw v.invalid('SGD optimizer', 'optimizer', optimizer);
+  constructor(readonly optimizer: Optimizer) {
+    if (!(optimizer instanceof Optimizer)) throw v.invalid('Optimizer (SGD, Adam or AdamW)', 'optimizer', optimizer);
     for (const g of optimizer.paramGroups) if (g.initialLr === undefined) g.initialLr = g.lr;
     this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr as number);
   }
@@ -69,6 +69,12 @@ interface Phase {
   endMomentum: string;
 }
 
+/** The momentum OneCycleLR cycles: SGD's momentum, or Adam's beta1 (as PyTorch does). */
+function setMomentum(g: ParamGroup, m: number): void {
+  if (Array.isArray(g.betas)) g.betas = [m, g.betas[1]];
+  else g.momentum = m;
+}
+
 const annealCos = (start: number, end: number, pct: number) => end + ((start - end) / 2.0) * (Math.cos(Math.PI * pct) + 1);
 const annealLinear = (start: number, end: number, pct: number) => (end - start) * pct + start;
 
@@ -83,7 +89,7 @@ export class OneCycleLR extends LRScheduler {
   private readonly phases: Phase[];
   private readonly anneal: (a: number, b: number, pct: number) => number;
 
-  constructor(optimizer: SGD, maxLr: number | number[], options: OneCycleOptions = {}) {
+  constructor(optimizer: Optimizer, maxLr: number | number[], options: OneCycleOptions = {}) {
     super(optimizer);
     const o = v.options(options, 'OneCycleLR options', ['totalSteps', 'epochs', 'stepsPerEpoch', 'pctStart', 'annealStrategy',
       'cycleMomentum', 'baseMomentum', 'maxMomentum', 'divFactor', 'finalDivFactor', 'threePhase']);
@@ -124,7 +130,7 @@ export class OneCycleLR extends LRScheduler {
       g.maxLr = maxLrs[i];
       g.minLr = (g.initialLr as number) / finalDivFactor;
       if (this.cycleMomentum) {
-        g.momentum = maxMomentums[i];
+        setMomentum(g, maxMomentums[i]);
         g.maxMomentum = maxMomentums[i];
         g.baseMomentum = baseMomentums[i];
       }
@@ -146,7 +152,7 @@ export class OneCycleLR extends LRScheduler {
         if (step <= ph.endStep || i === this.phases.length - 1) {
           const pct = (step - start) / (ph.endStep - start);
           lr = this.anneal(g[ph.startLr] as number, g[ph.endLr] as number, pct);
-          if (this.cycleMomentum) g.momentum = this.anneal(g[ph.startMomentum] as number, g[ph.endMomentum] as number, pct);
+          if (this.cycleMomentum) setMomentum(g, this.anneal(g[ph.startMomentum] as number, g[ph.endMomentum] as number, pct));
           break;
         }
         start = ph.endStep;
@@ -162,7 +168,7 @@ export class OneCycleLR extends LRScheduler {
 
 /** Multiplies the lr by gamma every stepSize steps. */
 export class StepLR extends LRScheduler {
-  constructor(optimizer: SGD, readonly stepSize: number, readonly gamma = 0.1) {
+  constructor(optimizer: Optimizer, readonly stepSize: number, readonly gamma = 0.1) {
     super(optimizer);
     v.integer(stepSize, 'stepSize', 1);
     v.number(gamma, 'gamma', 0);
@@ -178,7 +184,7 @@ export class StepLR extends LRScheduler {
 
 /** Cosine annealing from the initial lr to etaMin over tMax steps (PyTorch's recursive form). */
 export class CosineAnnealingLR extends LRScheduler {
-  constructor(optimizer: SGD, readonly tMax: number, readonly etaMin = 0) {
+  constructor(optimizer: Optimizer, readonly tMax: number, readonly etaMin = 0) {
     super(optimizer);
     v.integer(tMax, 'tMax', 1);
     v.number(etaMin, 'etaMin', 0);

@@ -253,6 +253,7 @@ async function child(args: Args): Promise<void> {
     amp = null;
   }
   const RawSGD = addon.SGD as Any;
+  const RawAdam = addon.Adam as Any;
 
   const standalone = args.log === null;
   // Files it saves and loads: next to the parent's log, so the parent cleans up after a crash too.
@@ -892,9 +893,12 @@ async function child(args: Args): Promise<void> {
       case 5: {
         const m = rng.pick(modules);
         const params = rng.chance(0.8) ? m.parameters() : rng.chance(0.5) ? Array.from({ length: rng.int(3) }, tensor) : any(1);
-        const opts = rng.chance(0.7) ? { lr: num(), momentum: rng.pick([0, 0.9, num()]), nesterov: bool(), weightDecay: rng.pick([0, num()]) } : any(1);
-        return call(`new optim.SGD(${show(params)}, ${show(opts)})`, () => {
-          const made = label(new optim.SGD(params, opts), 'SGD');
+        const kind = rng.pick(['SGD', 'Adam', 'AdamW'] as const);
+        const opts = !rng.chance(0.7) ? any(1)
+          : kind === 'SGD' ? { lr: num(), momentum: rng.pick([0, 0.9, num()]), nesterov: bool(), weightDecay: rng.pick([0, num()]) }
+          : { lr: num(), betas: rng.chance(0.7) ? [0.9, 0.999] : [num(), num()], weightDecay: rng.pick([0, num()]), amsgrad: bool() };
+        return call(`new optim.${kind}(${show(params)}, ${show(opts)})`, () => {
+          const made = label(new optim[kind](params, opts), kind);
           owner.set(made, m);
           optims.push(made);
           if (optims.length > 4) optims.shift()!.dispose();
@@ -924,11 +928,11 @@ async function child(args: Args): Promise<void> {
   }
 
   function rawOptimCall(): Call {
+    if (rng.chance(0.35)) return rawAdamCall();
     const o = rawOptims.length ? rng.pick(rawOptims) : null;
     const r = rng.int(8);
     if (r === 0 || !o) {
-      const params = rng.chance(0.5) && modules.length ? rng.pick(modules).parameters().map((p: Any) => p.raw)
-        : rng.chance(0.8) ? Array.from({ length: rng.int(4) }, raw) : any(1);
+      const params = rawParams();
       return call(`new addon.SGD(${show(params)})`, () => {
         rawOptims.push(label(new RawSGD(params), 'rawSGD'));
         if (rawOptims.length > 4) rawOptims.shift().dispose();
@@ -944,6 +948,33 @@ async function child(args: Args): Promise<void> {
     ];
     const [name, gen] = rng.pick(methods);
     return invoke(`rawSGD.${name}`, thisFor(o), RawSGD.prototype[name], mangle(gen()));
+  }
+
+  function rawParams(): Any {
+    return rng.chance(0.5) && modules.length ? rng.pick(modules).parameters().map((p: Any) => p.raw)
+      : rng.chance(0.8) ? Array.from({ length: rng.int(4) }, raw) : any(1);
+  }
+
+  const rawAdams: Any[] = [];
+  function rawAdamCall(): Call {
+    const o = rawAdams.length ? rng.pick(rawAdams) : null;
+    if (rng.int(8) === 0 || !o) {
+      const params = rawParams();
+      return call(`new addon.Adam(${show(params)})`, () => {
+        rawAdams.push(label(new RawAdam(params), 'rawAdam'));
+        if (rawAdams.length > 4) rawAdams.shift().dispose();
+      });
+    }
+    const methods: [string, () => Any[]][] = [
+      ['step', () => [rng.range(0, 2), rng.range(0, 4), num(), num(), num(), num(), rng.pick([0, num()]), bool(), bool(), bool()]],
+      ['step', () => [0, rng.range(1, 4), 1e-3, 0.9, 0.999, 1e-8, rng.pick([0, 1e-2]), bool(), false, bool()]],
+      ['zeroGrad', () => [bool()]],
+      ['state', () => [smallInt()]],
+      ['setState', () => [smallInt(), rng.chance(0.3) ? null : smallInt(), maybe(raw), maybe(raw), maybe(raw)]],
+      ['dispose', () => []],
+    ];
+    const [name, gen] = rng.pick(methods);
+    return invoke(`rawAdam.${name}`, rng.chance(0.9) ? thisFor(o) : rng.pick([...rawOptims, o]), RawAdam.prototype[name], mangle(gen()));
   }
 
   // A saved file with a few bytes changed, or cut short: the loader must refuse it cleanly.

@@ -1,0 +1,137 @@
+// What every optimizer shares: param groups whose hyper-parameters schedulers
+// read and write, zeroGrad, and a state dict in torch.optim's layout, so state
+// dicts move between torchbridge and Python both ways.
+import { asTensor, Tensor } from '../tensor';
+import * as v from '../validate';
+
+export interface ParamGroup {
+  params: Tensor[];
+  lr: number;
+  /** The optimizer's own keys, and those schedulers write (initial_lr, max_lr, ...). */
+  [key: string]: unknown;
+}
+
+export interface OptimizerStateDict {
+  /** Per-parameter state, by the parameter's index over all groups. */
+  state: Record<string, Record<string, Tensor>>;
+  param_groups: Record<string, unknown>[];
+}
+
+/** The native half of an optimizer: the parameters and their state. */
+interface RawOptimizer {
+  zeroGrad(setToNone: boolean): void;
+  dispose(): void;
+}
+
+// Python's names for group keys, so state dicts match torch.optim's.
+const toPython: Record<string, string> = {
+  weightDecay: 'weight_decay', initialLr: 'initial_lr', maxLr: 'max_lr', minLr: 'min_lr',
+  maxMomentum: 'max_momentum', baseMomentum: 'base_momentum', decoupledWeightDecay: 'decoupled_weight_decay',
+};
+const fromPython = Object.fromEntries(Object.entries(toPython).map(([k, p]) => [p, k]));
+
+export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
+  readonly paramGroups: G[] = [];
+  protected abstract readonly native: RawOptimizer;
+  /** Each group's [start, end) in the flat list of parameters. */
+  protected readonly ranges: [number, number][] = [];
+  protected readonly flatParams: Tensor[] = [];
+
+  /** One update with each group's current hyper-parameters. */
+  abstract step(): void;
+
+  /** Clears gradients; by default sets them to none, as PyTorch 2 does. */
+  zeroGrad(setToNone = true): void {
+    this.native.zeroGrad(v.boolean(setToNone, 'setToNone'));
+  }
+
+  /** PyTorch's layout: {state: {i: {...}}, param_groups: [{lr, ..., params: [i...]}]}. */
+  stateDict(): OptimizerStateDict {
+    const state: OptimizerStateDict['state'] = {};
+    for (let i = 0; i < this.paramCount; i++) {
+      const s = this.readState(i);
+      if (s) state[String(i)] = s;
+    }
+    const param_groups = this.paramGroups.map((g, gi) => {
+      const out: Record<string, unknown> = {};
+      for (const [k, val] of Object.entries(g)) if (k !== 'params') out[toPython[k] ?? k] = val;
+      const [s, e] = this.ranges[gi];
+      out.params = Array.from({ length: e - s }, (_, j) => s + j);
+      return out;
+    });
+    return { state, param_groups };
+  }
+
+  /** Loads a state dict (ours or Python's); checks everything first, so a bad dict changes nothing. */
+  loadStateDict(dict: OptimizerStateDict): void {
+    const d = v.object(dict, 'stateDict');
+    const groups = d.param_groups as Record<string, unknown>[];
+    if (!Array.isArray(groups) || groups.length !== this.paramGroups.length) {
+      throw new Error(`loaded state dict has ${Array.isArray(groups) ? groups.length : 'no'} parameter groups, the optimizer has ${this.paramGroups.length}`);
+    }
+    groups.forEach((g, gi) => {
+      const [s, e] = this.ranges[gi];
+      if (!Array.isArray(g.params) || g.params.length !== e - s) {
+        throw new Error(`loaded state dict's group ${gi} has ${Array.isArray(g.params) ? g.params.length : 'no'} parameters, the optimizer's has ${e - s}`);
+      }
+    });
+    const state = v.object(d.state ?? {}, 'stateDict.state');
+    const apply: (() => void)[] = [];
+    for (let i = 0; i < this.paramCount; i++) {
+      const entry = state[String(i)];
+      apply.push(this.prepareState(i, entry == null ? null : v.object(entry, `state[${i}]`)));
+    }
+    for (const f of apply) f();
+    groups.forEach((g, gi) => {
+      const group = this.paramGroups[gi] as ParamGroup;
+      for (const [k, val] of Object.entries(g)) if (k !== 'params') group[fromPython[k] ?? k] = val;
+    });
+  }
+
+  /** Releases the optimizer state and parameter references now. Idempotent. */
+  dispose(): void {
+    this.native.dispose();
+  }
+
+  protected get paramCount(): number {
+    return this.flatParams.length;
+  }
+
+  /** A loaded state tensor, checked against its parameter's shape. */
+  protected stateTensor(i: number, entry: Record<string, unknown>, key: string): Tensor {
+    const t = asTensor(entry[key], `state[${i}].${key}`);
+    const want = this.flatParams[i].shape;
+    if (t.shape.join() !== want.join()) {
+      throw new Error(`loaded state dict's state[${i}].${key} has shape [${t.shape}] but parameter ${i} has shape [${want}]`);
+    }
+    return t;
+  }
+
+  /** Parameter i's state, as Python names it, or null before its first step. */
+  protected abstract readState(i: number): Record<string, Tensor> | null;
+
+  /** Checks parameter i's loaded state (null: none) and returns what stores it. */
+  protected abstract prepareState(i: number, entry: Record<string, unknown> | null): () => void;
+
+  /**
+   * Splits `params` (tensors, or groups with their own options) into groups made
+   * by makeGroup from each group's options; returns every parameter in order.
+   */
+  protected addGroups(params: unknown, optionKeys: readonly string[],
+    makeGroup: (options: Record<string, unknown>, params: Tensor[]) => G): Tensor[] {
+    if (!Array.isArray(params) || params.length === 0) throw v.invalid('non-empty array of parameters or param groups', 'params', params);
+    const groups = params[0] instanceof Tensor ? [{ params }] : (params as unknown[]);
+    const flat: Tensor[] = [];
+    groups.forEach((g, gi) => {
+      const go = v.options(g, `params[${gi}]`, ['params', ...optionKeys]);
+      if (!Array.isArray(go.params) || go.params.length === 0) throw v.invalid('non-empty array of tensors', `params[${gi}].params`, go.params);
+      const ps = (go.params as unknown[]).map((p, i) => asTensor(p, `params[${gi}].params[${i}]`));
+      this.ranges.push([flat.length, flat.length + ps.length]);
+      flat.push(...ps);
+      this.paramGroups.push(makeGroup(go, ps));
+    });
+    if (new Set(flat).size !== flat.length) throw new TypeError('some parameters appear in more than one parameter group');
+    this.flatParams.push(...flat);
+    return flat;
+  }
+}
