@@ -22,14 +22,9 @@ namespace {
 // The leaf tensors to optimize; each shares its TensorImpl with the caller's, so
 // Module.to() and setData() reach the optimizer too.
 std::vector<at::Tensor> ParamsArg(const Napi::CallbackInfo& info, const char* op) {
-  auto env = info.Env();
-  TB_THROW_TYPE_IF(!info[0].IsArray(), env, std::string(op) + ": params must be an array of tensors");
-  auto arr = info[0].As<Napi::Array>();
-  std::vector<at::Tensor> params;
-  for (uint32_t i = 0; i < arr.Length(); ++i) {
-    auto& p = Tensor::From(arr.Get(i), op);
-    TB_THROW_TYPE_IF(!p.is_leaf(), env, std::string(op) + ": can't optimize a non-leaf Tensor");
-    params.push_back(p);
+  auto params = Tensor::List(info[0], op);
+  for (const auto& p : params) {
+    TB_THROW_TYPE_IF(!p.is_leaf(), info.Env(), std::string(op) + ": can't optimize a non-leaf Tensor");
   }
   return params;
 }

@@ -42,15 +42,6 @@ std::optional<at::IntArrayRef> OptDims(const Napi::Value& v, std::vector<int64_t
   return at::IntArrayRef(store);
 }
 
-std::vector<at::Tensor> TensorList(const Napi::Value& v, const char* op) {
-  TB_THROW_TYPE_IF(!v.IsArray(), v.Env(), std::string(op) + ": expected an array of tensors");
-  auto arr = v.As<Napi::Array>();
-  std::vector<at::Tensor> out;
-  out.reserve(arr.Length());
-  for (uint32_t i = 0; i < arr.Length(); ++i) out.push_back(Tensor::From(arr.Get(i), op));
-  return out;
-}
-
 }  // namespace
 
 Napi::Function Tensor::Init(Napi::Env env) {
@@ -100,6 +91,15 @@ Tensor::Tensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor>(info) 
 
 Napi::Object Tensor::Wrap(Napi::Env env, at::Tensor t) {
   return Instance(env).tensorCtor.New({Napi::External<at::Tensor>::New(env, &t)});
+}
+
+std::vector<at::Tensor> Tensor::List(const Napi::Value& v, const char* op) {
+  TB_THROW_TYPE_IF(!v.IsArray(), v.Env(), std::string(op) + ": expected an array of tensors");
+  auto arr = v.As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  out.reserve(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); ++i) out.push_back(Tensor::From(arr.Get(i), op));
+  return out;
 }
 
 bool Tensor::Is(const Napi::Value& v) {
@@ -198,7 +198,7 @@ Napi::Value Tensor::Arange(const Napi::CallbackInfo& info) {
 
 Napi::Value Tensor::Cat(const Napi::CallbackInfo& info) {
   auto env = info.Env();
-  auto list = TensorList(info[0], "cat");
+  auto list = Tensor::List(info[0], "cat");
   int64_t dim = TB_NUMBER(info, 1, "cat").Int64Value();
   TB_TRY
   return Wrap(env, at::cat(list, dim));
@@ -207,7 +207,7 @@ Napi::Value Tensor::Cat(const Napi::CallbackInfo& info) {
 
 Napi::Value Tensor::Stack(const Napi::CallbackInfo& info) {
   auto env = info.Env();
-  auto list = TensorList(info[0], "stack");
+  auto list = Tensor::List(info[0], "stack");
   int64_t dim = TB_NUMBER(info, 1, "stack").Int64Value();
   TB_TRY
   return Wrap(env, at::stack(list, dim));

@@ -12,6 +12,8 @@ class Tensor : public Napi::ObjectWrap<Tensor> {
   static Napi::Object Wrap(Napi::Env env, at::Tensor t);
   // The at::Tensor behind a JS value; throws a JS Error for anything else.
   static at::Tensor& From(const Napi::Value& v, const char* op);
+  // The tensors of a JS array of Tensors (sharing their storage).
+  static std::vector<at::Tensor> List(const Napi::Value& v, const char* op);
   static bool Is(const Napi::Value& v);
 
   explicit Tensor(const Napi::CallbackInfo& info);

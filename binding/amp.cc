@@ -51,10 +51,7 @@ Napi::Value AmpUnscale(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   const char* op = "GradScaler.unscale";
   TB_ARGC(info, 3, op);
-  TB_THROW_TYPE_IF(!info[0].IsArray(), env, ArgError(op, 0, "an array of tensors"));
-  auto arr = info[0].As<Napi::Array>();
-  std::vector<at::Tensor> grads;
-  for (uint32_t i = 0; i < arr.Length(); ++i) grads.push_back(Tensor::From(arr.Get(i), op));
+  auto grads = Tensor::List(info[0], op);
   auto& foundInf = Tensor::From(info[1], op);
   auto& invScale = Tensor::From(info[2], op);
   TB_TRY

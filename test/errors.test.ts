@@ -247,7 +247,7 @@ const rawCases: { name: string; code: string; message: RegExp; type?: 'TypeError
   { name: 'functional.batchNorm in eval mode without stats', code: 'a.functional.batchNorm(x4, null, null, null, null, false, 0.1, 1e-5)', message: /^batchNorm: running_mean must be defined in evaluation mode$/ },
   { name: 'functional.linear with strings', code: "a.functional.linear('x', 'y', 'z')", message: /^linear: expected a Tensor$/, type: 'TypeError' },
   { name: 'new SGD with non-tensors', code: "new a.SGD([1, 'a'])", message: /^SGD: expected a Tensor$/, type: 'TypeError' },
-  { name: 'new SGD with no arguments', code: 'new a.SGD()', message: /^SGD: params must be an array of tensors$/, type: 'TypeError' },
+  { name: 'new SGD with no arguments', code: 'new a.SGD()', message: /^SGD: expected an array of tensors$/, type: 'TypeError' },
   { name: 'new SGD with a non-leaf', code: "(() => { const p = a.Tensor.fill('ones', [2], 'float32', 'cpu'); p.setRequiresGrad(true); return new a.SGD([p.binary('mul', 2)]); })()", message: /^SGD: can't optimize a non-leaf Tensor$/, type: 'TypeError' },
   { name: 'SGD.step with missing arguments', code: 'new a.SGD([t2]).step()', message: /^SGD\.step: expected 8 arguments$/, type: 'TypeError' },
   { name: 'SGD.step out of range', code: 'new a.SGD([t2]).step(0, 5, 0.1, 0, 0, 0, false, false)', message: /^SGD\.step: bad parameter range$/, type: 'TypeError' },
