@@ -19,7 +19,7 @@ export interface BenchOptions {
 
 async function measure(o: BenchOptions) {
   // Loaded here so that the main thread never touches libtorch.
-  const { AlexNetModel, manualSeed, setNumThreads, getNumThreads, noGrad, tidy, optim, nn, randn } = await import('../src');
+  const { AlexNetModel, manualSeed, setNumThreads, getNumThreads, noGrad, tidy, optim, nn } = await import('../src');
   const { CIFAR10, DataLoader } = await import('../src/data');
   const { addon } = await import('../src/native');
   const { useChannelsLast } = await import('../src/run');
@@ -92,26 +92,8 @@ async function measure(o: BenchOptions) {
     sync();
     evalSeconds = (performance.now() - t0) / 1000;
   });
-  // The hardware's fp32 ceiling for scale: a large matmul's FLOP/s on the same threads.
-  const [a, b] = [randn([2048, 2048]).to(o.device), randn([2048, 2048]).to(o.device)];
-  const reps = o.device === 'cpu' ? 10 : 200;
-  let matmulSeconds = 0;
-  noGrad(() => {
-    for (let i = 0; i < reps + 2; i++) {
-      if (i === 2) {
-        sync();
-        t0 = performance.now();
-      }
-      tidy(() => a.matmul(b));
-    }
-    sync();
-    matmulSeconds = (performance.now() - t0) / 1000;
-  });
-  a.dispose();
-  b.dispose();
   const cuda = addon.cudaMemory();
   return {
-    matmulGflops: (reps * 2 * 2048 ** 3) / matmulSeconds / 1e9,
     trainImagesPerSecond: (128 * o.iters) / trainSeconds,
     evalImagesPerSecond: (100 * o.evalIters) / evalSeconds,
     threads: getNumThreads(),
