@@ -1,11 +1,11 @@
 // The torchbridge CLI: --help, bad flags, and a train -> weights -> test round
 // trip on a tiny subset, whose weights Python's torch.load reads into the
-// reference AlexNetModel.
+// reference AlexNetModel; and --fp16's GradScaler state across a resume.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { load } from '../src/serialize';
+import { disposeValue, load } from '../src/serialize';
 import { Tensor } from '../src/tensor';
 import { pythonScript, repoRoot, runPython, tempDir } from './helpers/python';
 
@@ -76,6 +76,27 @@ test('train -> weights -> test round trip, readable by Python torch.load', (t) =
       t.is(Object.keys(sd as object).length, 16);
       t.deepEqual(py.fc3_bias.map((x: number) => Math.fround(x)), bias);
     });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--fp16: the checkpoint carries the GradScaler state, in PyTorch layout, and a resume restores it', async (t) => {
+  const dir = tempDir();
+  try {
+    const common = ['train', '--data', data, '--fp16', '--limit-train', '32', '--limit-test', '20', '--batch-size', '16',
+      '--checkpoint-dir', dir, '--seed', '1'];
+    const first = run([...common, '--epochs', '1']);
+    t.is(first.status, 0, first.stderr);
+    const second = run([...common, '--epochs', '2', '--resume']);
+    t.is(second.status, 0, second.stderr);
+    t.regex(second.stdout, /Resumed from .*checkpoint-0001-000000\.pt/);
+    const ck = (await load(path.join(dir, 'checkpoint-0002-000000.pt'))) as Record<string, unknown>;
+    // 2 steps per epoch without overflow: the tracker counts all 4, across the resume.
+    t.deepEqual(ck.scaler, { scale: 65536, growth_factor: 2, backoff_factor: 0.5, growth_interval: 2000, _growth_tracker: 4 });
+    const state = (ck.optimizer as { state: Record<string, unknown> }).state;
+    t.true(Object.keys(state).length > 0);
+    disposeValue(ck as never);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
