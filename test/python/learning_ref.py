@@ -12,15 +12,17 @@ import argparse
 import os
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(__file__))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "bench"))
 from alexnet import AlexNetModel  # noqa: E402
+from python_reference import CIFAR10Bin, MEAN, STD  # noqa: E402  (the reader and constants torchbridge's match)
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "datasets", "cifar10-dev"))
+ap.add_argument("--data", default=os.path.join(HERE, "..", "..", "..", "shared", "datasets", "cifar10-dev"))
 ap.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
 ap.add_argument("--lr", type=float, default=1e-4)
 ap.add_argument("--batch", type=int, default=8)
@@ -30,18 +32,17 @@ ap.add_argument("--constant", action="store_true", help="constant lr instead")
 ap.add_argument("--augment", action="store_true", help="random crop (pad 4) and flip, one choice per batch")
 a = ap.parse_args()
 
-root = os.path.join(a.data, "cifar-10-batches-bin")
 
 
-def load(name, n):
-    d = np.fromfile(os.path.join(root, name), dtype=np.uint8).reshape(-1, 3073)[:n]
-    return torch.from_numpy(d[:, 1:].reshape(-1, 3, 32, 32).copy()), torch.from_numpy(d[:, 0].astype(np.int64))
+def load(train, n):
+    d = CIFAR10Bin(a.data, train, transform=None, limit=n)
+    return torch.from_numpy(d.images.transpose(0, 3, 1, 2).copy()), torch.from_numpy(d.labels)
 
 
-xtr, ytr = load("data_batch_1.bin", 5000)
-xva, yva = load("test_batch.bin", 1000)
-mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1)
-std = torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1)
+xtr, ytr = load(True, 5000)
+xva, yva = load(False, 1000)
+mean = torch.tensor(MEAN).view(1, 3, 1, 1)
+std = torch.tensor(STD).view(1, 3, 1, 1)
 
 
 def norm(x):
