@@ -13,19 +13,22 @@ export interface BenchOptions {
   evalIters: number;
   threads: number | null;
   channelsLast: boolean;
+  /** The library for float32 Linear on the CPU (setCpuLinearKernel). */
+  cpuLinear: 'onednn' | 'blas';
   /** Runs forward and loss under autocast; 'float16' adds a GradScaler. */
   autocast: 'bfloat16' | 'float16' | null;
 }
 
 async function measure(o: BenchOptions) {
   // Loaded here so that the main thread never touches libtorch.
-  const { AlexNetModel, manualSeed, setNumThreads, getNumThreads, noGrad, tidy, optim, nn } = await import('../src');
+  const { AlexNetModel, manualSeed, setNumThreads, getNumThreads, setCpuLinearKernel, getCpuLinearKernel, noGrad, tidy, optim, nn } = await import('../src');
   const { CIFAR10, DataLoader } = await import('../src/data');
   const { addon } = await import('../src/native');
   const { useChannelsLast } = await import('../src/run');
   const { autocast, GradScaler } = await import('../src/amp');
   const amp = <T>(fn: () => T): T => (o.autocast ? autocast(o.device, o.autocast, fn) : fn());
   if (o.threads) setNumThreads(o.threads);
+  setCpuLinearKernel(o.cpuLinear);
   manualSeed(0);
   const sync = () => addon.synchronize(o.device);
   const trainset = await CIFAR10.create({ root: o.data, train: true, log: () => {} });
@@ -97,6 +100,7 @@ async function measure(o: BenchOptions) {
     trainImagesPerSecond: (128 * o.iters) / trainSeconds,
     evalImagesPerSecond: (100 * o.evalIters) / evalSeconds,
     threads: getNumThreads(),
+    cpuLinear: getCpuLinearKernel(),
     cudaPeakBytes: cuda.peak ?? null,
   };
 }

@@ -3,7 +3,8 @@
 // the ratios, writes bench/results.json and bench/results.svg.
 //
 //   npm run bench -- [--device cpu|cuda] [--data DIR] [--iters 20] [--warmup 3]
-//                    [--eval-iters 10] [--threads N] [--channels-last] [--bf16 | --fp16] [--json]
+//                    [--eval-iters 10] [--threads N] [--cpu-linear onednn|blas] [--channels-last]
+//                    [--bf16 | --fp16] [--json]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -57,6 +58,7 @@ function main(): void {
       warmup: { type: 'string', default: '3' },
       'eval-iters': { type: 'string', default: '10' },
       threads: { type: 'string' },
+      'cpu-linear': { type: 'string', default: 'onednn' },
       'channels-last': { type: 'boolean', default: false },
       bf16: { type: 'boolean', default: false },
       fp16: { type: 'boolean', default: false },
@@ -64,13 +66,15 @@ function main(): void {
     },
   });
   if (a.bf16 && a.fp16) throw new Error('bench: --bf16 and --fp16 exclude each other; pick one');
+  if (a['cpu-linear'] !== 'onednn' && a['cpu-linear'] !== 'blas') throw new Error(`bench: --cpu-linear must be onednn or blas but received '${a['cpu-linear']}'`);
   const opts = {
     data: path.resolve(a.data!), device: a.device!, warmup: Number(a.warmup), iters: Number(a.iters),
     evalIters: Number(a['eval-iters']), threads: a.threads ? Number(a.threads) : null, channelsLast: a['channels-last']!,
+    cpuLinear: a['cpu-linear'] as 'onednn' | 'blas',
     autocast: a.bf16 ? ('bfloat16' as const) : a.fp16 ? ('float16' as const) : null,
   };
   const log = (s: string) => { if (!a.json) console.log(s); };
-  const flags = [opts.channelsLast && 'channels_last', opts.autocast && `${opts.autocast === 'float16' ? 'fp16 autocast + GradScaler' : 'bf16 autocast'}`].filter(Boolean).join(', ') || 'fp32';
+  const flags = [opts.cpuLinear === 'blas' && 'Linear in BLAS', opts.channelsLast && 'channels_last', opts.autocast && `${opts.autocast === 'float16' ? 'fp16 autocast + GradScaler' : 'bf16 autocast'}`].filter(Boolean).join(', ') || 'fp32';
   log(`bench: ${opts.iters} training iterations (batch 128) after ${opts.warmup} warm-up, ${opts.evalIters} eval batches (100), ${opts.device}, torchbridge ${flags}`);
 
   const tb = runJson(process.execPath, [path.join(__dirname, 'bench-torchbridge.js'), JSON.stringify(opts)]);

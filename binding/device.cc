@@ -1,7 +1,8 @@
-// Devices, RNG, threads and grad mode: process-wide libtorch state.
+// Devices, RNG, threads, CPU kernels and grad mode: process-wide libtorch state.
 #include "device.h"
 
 #include <ATen/detail/CUDAHooksInterface.h>
+#include "cpu_linear.h"
 #include <torch/csrc/api/include/torch/version.h>
 
 #ifdef TB_WITH_CUDA
@@ -179,6 +180,20 @@ Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), at::get_num_threads());
 }
 
+// setCpuLinearKernel("onednn" | "blas"): which library runs fp32 Linear on the CPU.
+Napi::Value SetCpuLinearKernel(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  auto kernel = TB_STRING(info, 0, "setCpuLinearKernel");
+  TB_THROW_TYPE_IF(kernel != "onednn" && kernel != "blas", env,
+                   "setCpuLinearKernel: expected 'onednn' or 'blas' but received '" + kernel + "'");
+  tb::SetCpuLinearKernel(kernel);
+  return env.Undefined();
+}
+
+Napi::Value GetCpuLinearKernel(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), tb::CpuLinearKernel());
+}
+
 Napi::Value SetGradEnabled(const Napi::CallbackInfo& info) {
   at::GradMode::set_enabled(TB_BOOL(info, 0, "setGradEnabled"));
   return info.Env().Undefined();
@@ -200,6 +215,8 @@ void InitDeviceFns(Napi::Env env, Napi::Object exports) {
   exports.Set("setRngState", Napi::Function::New<SetRngState>(env, "setRngState"));
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));
+  exports.Set("setCpuLinearKernel", Napi::Function::New<SetCpuLinearKernel>(env, "setCpuLinearKernel"));
+  exports.Set("getCpuLinearKernel", Napi::Function::New<GetCpuLinearKernel>(env, "getCpuLinearKernel"));
   exports.Set("setGradEnabled", Napi::Function::New<SetGradEnabled>(env, "setGradEnabled"));
   exports.Set("isGradEnabled", Napi::Function::New<IsGradEnabled>(env, "isGradEnabled"));
 }

@@ -30,6 +30,8 @@ Options:
   --limit-train <n>       Train on the first n images only
   --limit-test <n>        Evaluate on the first n images only
   --threads <n>           libtorch CPU threads (default: libtorch's choice)
+  --cpu-linear <k>        float32 Linear on the CPU: onednn (default, faster) or blas
+                          (at::linear, bit for bit Python PyTorch's numbers)
   --channels-last         channels_last memory format (faster convolutions on some CPUs)
   --bf16                  bfloat16 autocast for forward and loss (mixed precision; off by default)
   --fp16                  float16 autocast with a GradScaler (for CUDA; off by default)
@@ -56,6 +58,7 @@ const options = {
   'limit-train': { type: 'string' },
   'limit-test': { type: 'string' },
   threads: { type: 'string' },
+  'cpu-linear': { type: 'string' },
   'channels-last': { type: 'boolean' },
   bf16: { type: 'boolean' },
   fp16: { type: 'boolean' },
@@ -113,6 +116,12 @@ export function parse(argv: string[]): { command: string | null; config: Partial
   set('trainLimit', int('limit-train', o['limit-train'], 1));
   set('testLimit', int('limit-test', o['limit-test'], 1));
   set('threads', int('threads', o.threads, 1));
+  if (o['cpu-linear'] !== undefined) {
+    if (o['cpu-linear'] !== 'onednn' && o['cpu-linear'] !== 'blas') {
+      throw new UsageError(`--cpu-linear must be onednn or blas but received '${o['cpu-linear']}'`);
+    }
+    config.cpuLinear = o['cpu-linear'];
+  }
   if (o['channels-last']) config.channelsLast = true;
   if (o.bf16 && o.fp16) throw new UsageError('--bf16 and --fp16 exclude each other; pick one');
   if (o.bf16) config.autocast = 'bfloat16';

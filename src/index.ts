@@ -2,7 +2,7 @@
 export { backends, parseDevice } from './device';
 export type { Backends } from './native';
 export {
-  arange, cat, empty, full, getNumThreads, keep, manualSeed, noGrad, ones, rand, randint, randn, randperm, setNumThreads,
+  arange, cat, empty, full, getCpuLinearKernel, getNumThreads, keep, manualSeed, noGrad, ones, rand, randint, randn, randperm, setCpuLinearKernel, setNumThreads,
   stack, tensor, tidy, Tensor, zeros,
 } from './tensor';
 export type { DType, TensorOptions } from './tensor';

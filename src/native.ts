@@ -103,6 +103,8 @@ export interface Addon {
   setRngState(state: RawTensor): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  setCpuLinearKernel(kernel: 'onednn' | 'blas'): void;
+  getCpuLinearKernel(): 'onednn' | 'blas';
   autocastEnter(deviceType: string, dtype: DType): [boolean, DType];
   autocastExit(deviceType: string, wasEnabled: boolean, previousDtype: DType): void;
   ampUnscale(grads: RawTensor[], foundInf: RawTensor, invScale: RawTensor): void;

@@ -13,7 +13,7 @@ import { Module } from './nn/module';
 import { OneCycleLR } from './optim/lr_scheduler';
 import { SGD } from './optim/sgd';
 import { disposeValue, load, save, Value } from './serialize';
-import { manualSeed, setNumThreads, Tensor } from './tensor';
+import { CpuLinearKernel, manualSeed, setCpuLinearKernel, setNumThreads, Tensor } from './tensor';
 import { Batch, BatchSource, evaluate, Reporter, trainEpoch } from './train';
 import * as v from './validate';
 
@@ -48,6 +48,8 @@ export interface RunConfig {
   channelsLast: boolean;
   /** libtorch intra-op threads; null keeps libtorch's default. */
   threads: number | null;
+  /** The library for float32 Linear on the CPU (see setCpuLinearKernel); null keeps the process's setting, 'onednn' unless changed. */
+  cpuLinear: CpuLinearKernel | null;
   /** Mixed precision for forward and loss: 'bfloat16', or 'float16' with a GradScaler; null (the default) trains in float32. */
   autocast: AutocastDtype | null;
 }
@@ -71,6 +73,7 @@ export const defaultConfig: RunConfig = {
   logEvery: 100,
   channelsLast: false,
   threads: null,
+  cpuLinear: null,
   autocast: null,
 };
 
@@ -117,6 +120,7 @@ export function resolveConfig(partial: Partial<RunConfig>): RunConfig {
   v.integer(c.logEvery, 'logEvery', 1);
   v.boolean(c.channelsLast, 'channelsLast');
   if (c.threads !== null) v.integer(c.threads, 'threads', 1);
+  if (c.cpuLinear !== null) v.oneOf(c.cpuLinear, 'cpuLinear', ['onednn', 'blas'] as const);
   if (c.autocast !== null) v.oneOf(c.autocast, 'autocast', ['bfloat16', 'float16'] as const);
   return c;
 }
@@ -165,6 +169,7 @@ export async function loadData(c: RunConfig, log: (line: string) => void): Promi
 export async function runTraining(partial: Partial<RunConfig>, reporter: Reporter, control: RunControl = {}): Promise<RunResult> {
   const c = resolveConfig(partial);
   if (c.threads !== null) setNumThreads(c.threads);
+  if (c.cpuLinear !== null) setCpuLinearKernel(c.cpuLinear);
   manualSeed(c.seed);
   const { train, test } = await loadData(c, (l) => reporter.line(l));
   const trainLoader = new DataLoader(train, { batchSize: c.batchSize, shuffle: true, seed: c.seed, device: c.device, augment: { padding: 4, flip: true } });
@@ -277,6 +282,8 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
 export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): Promise<{ accuracy: number; loss: number }> {
   const c = resolveConfig(partial);
   if (!c.checkpoint) throw new TypeError('test needs a checkpoint file');
+  if (c.threads !== null) setNumThreads(c.threads);
+  if (c.cpuLinear !== null) setCpuLinearKernel(c.cpuLinear);
   const { test } = await loadData({ ...c, trainLimit: 1 }, (l) => reporter.line(l));
   const loaded = await load(c.checkpoint);
   const weights = (loaded && typeof loaded === 'object' && 'model' in loaded && (loaded as { format?: unknown }).format === CHECKPOINT_FORMAT

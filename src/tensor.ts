@@ -365,3 +365,20 @@ export function setNumThreads(n: number): void {
 export function getNumThreads(): number {
   return addon.getNumThreads();
 }
+
+export type CpuLinearKernel = 'onednn' | 'blas';
+
+/**
+ * Which library runs float32 Linear layers on the CPU, process-wide. 'onednn' (the
+ * default) uses libtorch's oneDNN matmul, 2-3x faster than MKL's sgemm on AMD CPUs;
+ * 'blas' calls at::linear, bit for bit what Python PyTorch computes. The two agree
+ * to float32 rounding. Where libtorch has no oneDNN, 'blas' is used either way.
+ */
+export function setCpuLinearKernel(kernel: CpuLinearKernel): void {
+  addon.setCpuLinearKernel(v.oneOf(kernel, 'kernel', ['onednn', 'blas'] as const));
+}
+
+/** The kernel float32 Linear layers on the CPU use now (see setCpuLinearKernel). */
+export function getCpuLinearKernel(): CpuLinearKernel {
+  return addon.getCpuLinearKernel();
+}

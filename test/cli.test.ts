@@ -20,7 +20,7 @@ test('--help lists every command and flag', (t) => {
   const r = run(['--help']);
   t.is(r.status, 0);
   for (const word of ['train', 'test', '--data', '--no-download', '--epochs', '--batch-size', '--device', '--seed', '--lr',
-    '--schedule-epochs', '--checkpoint', '--checkpoint-dir', '--resume', '--limit-train', '--limit-test', '--threads', '--channels-last', '--bf16', '--fp16']) {
+    '--schedule-epochs', '--checkpoint', '--checkpoint-dir', '--resume', '--limit-train', '--limit-test', '--threads', '--cpu-linear', '--channels-last', '--bf16', '--fp16']) {
     t.true(r.stdout.includes(word), `help mentions ${word}`);
   }
 });
@@ -35,6 +35,7 @@ test('bad flags and values give a clear message and exit code 2', (t) => {
     [[], /Missing command/],
     [['test'], /test needs --checkpoint/],
     [['train', '--resume'], /--resume needs --checkpoint-dir/],
+    [['train', '--cpu-linear', 'mkl'], /--cpu-linear must be onednn or blas but received 'mkl'/],
     [['train', '--epochs', '5', '--schedule-epochs', '2'], /--schedule-epochs \(2\) must be at least --epochs \(5\)/],
   ];
   for (const [args, re] of cases) {

@@ -7,7 +7,8 @@
 // 5,000 images on its initial plateau (Python PyTorch: 16-23% in every SGD
 // recipe tried, batch 8-32, lr 0.005-0.05, constant or OneCycle). Adam's
 // per-parameter steps get it off the plateau: batch 8 (625 steps), lr 1e-4 with
-// a short warm-up and cosine decay, no augmentation.
+// a short warm-up and cosine decay, label smoothing 0.1, no augmentation.
+// Seeds 0, 1, 2 give 32.2, 30.4, 32.2% (without label smoothing 30.3, 32.9, 30.1%).
 import test from 'ava';
 import * as path from 'node:path';
 import { CIFAR10, DataLoader } from '../src/data';
@@ -30,10 +31,11 @@ test('one epoch on 5,000 images learns: validation accuracy over 30%', async (t)
   const lr = 1e-4;
   const opt = new Adam(net.parameters(), { lr });
   const sched = new OneCycleLR(opt, lr, { totalSteps: loader.length, pctStart: 0.15, cycleMomentum: false });
-  const criterion = (o: Tensor, y: Tensor) => crossEntropy(o, y);
-  const before = evaluate(net, new DataLoader(val, { batchSize: 100 }), criterion, { reporter: silentReporter });
+  const criterion = (o: Tensor, y: Tensor) => crossEntropy(o, y, { labelSmoothing: 0.1 });
+  const evalCriterion = (o: Tensor, y: Tensor) => crossEntropy(o, y);
+  const before = evaluate(net, new DataLoader(val, { batchSize: 100 }), evalCriterion, { reporter: silentReporter });
   const r = trainEpoch(net, loader, criterion, opt, sched, 0, { reporter: silentReporter });
-  const after = evaluate(net, new DataLoader(val, { batchSize: 100 }), criterion, { reporter: silentReporter });
+  const after = evaluate(net, new DataLoader(val, { batchSize: 100 }), evalCriterion, { reporter: silentReporter });
   t.log(`accuracy ${before.accuracy.toFixed(1)}% -> ${after.accuracy.toFixed(1)}%, train loss ${r.loss.toFixed(3)}, val loss ${before.loss.toFixed(3)} -> ${after.loss.toFixed(3)}`);
   t.is(r.steps, 625);
   t.is(after.total, 1000);

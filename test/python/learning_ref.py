@@ -1,7 +1,7 @@
 """Python PyTorch on test/learning.test.ts's task, to compare recipes (not run by npm test).
 
 usage: learning_ref.py [--optimizer adam|sgd] [--lr 1e-4] [--batch 8] [--seed 0]
-                       [--warmup 0.15 | --constant] [--augment]
+                       [--warmup 0.15 | --constant] [--label-smoothing 0.1] [--augment]
 
 One epoch of AlexNetModel on the first 5,000 images of the dev split's
 data_batch_1.bin, then accuracy on the first 1,000 of test_batch.bin. Adam
@@ -29,6 +29,7 @@ ap.add_argument("--batch", type=int, default=8)
 ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--warmup", type=float, default=0.15, help="OneCycleLR pct_start (warm-up, then cosine)")
 ap.add_argument("--constant", action="store_true", help="constant lr instead")
+ap.add_argument("--label-smoothing", type=float, default=0.1)
 ap.add_argument("--augment", action="store_true", help="random crop (pad 4) and flip, one choice per batch")
 a = ap.parse_args()
 
@@ -70,7 +71,7 @@ for i in range(steps):
         x = x[:, :, oy:oy + 32, ox:ox + 32]
         if torch.rand(1, generator=g) < 0.5:
             x = x.flip(3)
-    loss = F.cross_entropy(net(norm(x)), ytr[idx])
+    loss = F.cross_entropy(net(norm(x)), ytr[idx], label_smoothing=a.label_smoothing)
     opt.zero_grad()
     loss.backward()
     opt.step()

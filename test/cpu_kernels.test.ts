@@ -1,0 +1,128 @@
+// The CPU kernel choices made for speed: float32 Linear in oneDNN
+// (binding/cpu_linear.cc) agrees with at::linear to float32 rounding, and
+// maxPool2d's channels_last route (binding/functional.cc) gives bit for bit what
+// ATen's NCHW kernel gives, ties and NaN included.
+import test from 'ava';
+import { backends } from '../src/device';
+import { linear, maxPool2d } from '../src/nn/functional';
+import { cat, CpuLinearKernel, getCpuLinearKernel, manualSeed, randint, randn, setCpuLinearKernel, tensor, Tensor } from '../src/tensor';
+import { assertClose, assertEqualTensors } from './helpers/compare';
+
+function leaf(t: Tensor): Tensor {
+  const c = t.clone();
+  c.requiresGrad = true;
+  return c;
+}
+
+interface LinearRun { y: Tensor; gx: Tensor | null; gw: Tensor | null; gb: Tensor | null }
+
+/** Forward and backward of linear() under one kernel, with a non-uniform upstream gradient. */
+function linearRun(kernel: CpuLinearKernel, x: Tensor, w: Tensor, b: Tensor | null, grads = { x: true, w: true }): LinearRun {
+  setCpuLinearKernel(kernel);
+  try {
+    const xl = grads.x ? leaf(x) : x, wl = grads.w ? leaf(w) : w, bl = b && leaf(b);
+    const y = linear(xl, wl, bl);
+    manualSeed(7);
+    const g = randn(y.shape, { dtype: y.dtype });
+    y.mul(g).sum().backward();
+    return { y: y.detach(), gx: grads.x ? xl.grad : null, gw: grads.w ? wl.grad : null, gb: bl ? bl.grad : null };
+  } finally {
+    setCpuLinearKernel('onednn');
+  }
+}
+
+const libtorchMajor = Number(backends().libtorch.split('.')[0]);
+
+test('float32 Linear on the CPU runs in oneDNN by default where libtorch has it', (t) => {
+  // mkldnn::_linear_pointwise exists from libtorch 2.0 on; older ones keep at::linear.
+  t.is(getCpuLinearKernel(), libtorchMajor >= 2 ? 'onednn' : 'blas');
+  setCpuLinearKernel('blas');
+  t.is(getCpuLinearKernel(), 'blas');
+  setCpuLinearKernel('onednn');
+  t.is(getCpuLinearKernel(), libtorchMajor >= 2 ? 'onednn' : 'blas');
+});
+
+test('setCpuLinearKernel rejects unknown kernels', (t) => {
+  const e = t.throws(() => setCpuLinearKernel('mkl' as CpuLinearKernel), { instanceOf: TypeError });
+  t.is(e!.message, "Expected one of 'onednn', 'blas' for kernel but received 'mkl' of type string");
+});
+
+for (const [name, bias] of [['with bias', true], ['without bias', false]] as const) {
+  test(`oneDNN Linear matches at::linear in the output and every gradient, ${name}`, (t) => {
+    manualSeed(0);
+    const x = randn([48, 1536]), w = randn([768, 1536]).mul(0.03), b = bias ? randn([768]) : null;
+    const blas = linearRun('blas', x, w, b);
+    const onednn = linearRun('onednn', x, w, b);
+    const tol = { rtol: 1e-5, atol: 1e-5 };
+    assertClose(t, onednn.y, blas.y, 'output', tol);
+    assertClose(t, onednn.gx, blas.gx, 'grad of input', tol);
+    assertClose(t, onednn.gw, blas.gw, 'grad of weight', tol);
+    if (bias) assertClose(t, onednn.gb, blas.gb, 'grad of bias', tol);
+    else t.is(onednn.gb, null);
+    // The same kernel twice: bit for bit the same (no atomics, fixed thread split).
+    const again = linearRun('onednn', x, w, b);
+    assertEqualTensors(t, again.y, onednn.y, 'output, second run');
+    assertEqualTensors(t, again.gw!, onednn.gw!, 'grad of weight, second run');
+  });
+}
+
+test('oneDNN Linear computes only the gradients asked for', (t) => {
+  manualSeed(1);
+  const x = randn([16, 64]), w = randn([32, 64]), b = randn([32]);
+  const frozenWeight = linearRun('onednn', x, w, b, { x: true, w: false });
+  const blasFrozen = linearRun('blas', x, w, b, { x: true, w: false });
+  assertClose(t, frozenWeight.gx, blasFrozen.gx, 'grad of input, frozen weight');
+  const dataInput = linearRun('onednn', x, w, b, { x: false, w: true });
+  const blasData = linearRun('blas', x, w, b, { x: false, w: true });
+  assertClose(t, dataInput.gw, blasData.gw, 'grad of weight, input without grad');
+  assertClose(t, dataInput.gb, blasData.gb, 'grad of bias, input without grad');
+});
+
+test('Linear falls back to at::linear where oneDNN does not apply: float64, 3-D input', (t) => {
+  manualSeed(2);
+  const x64 = randn([8, 20], { dtype: 'float64' }), w64 = randn([5, 20], { dtype: 'float64' });
+  const a = linearRun('onednn', x64, w64, null), b = linearRun('blas', x64, w64, null);
+  assertEqualTensors(t, a.y, b.y, 'float64 output');
+  assertEqualTensors(t, a.gw!, b.gw!, 'float64 grad of weight');
+  const x3 = randn([2, 3, 20]), w = randn([5, 20]);
+  const c = linearRun('onednn', x3, w, null), d = linearRun('blas', x3, w, null);
+  t.deepEqual(c.y.shape, [2, 3, 5]);
+  assertEqualTensors(t, c.y, d.y, '3-D input output');
+});
+
+/** Integers 0..49 scaled by 0.1 (many ties in a window) with about 2% NaN. */
+function pooledInput(shape: number[]): Tensor {
+  manualSeed(3);
+  const ints = randint(0, 50, shape).data() as BigInt64Array;
+  const values = Float32Array.from(ints, (i) => (i === 7n ? NaN : Number(i) / 10));
+  return tensor(values, shape);
+}
+
+const pools: { name: string; k: [number, number]; s: [number, number]; p: [number, number]; d: [number, number]; ceil: boolean }[] = [
+  { name: 'k2 s1 (the reference’s max_pool1/3)', k: [2, 2], s: [1, 1], p: [0, 0], d: [1, 1], ceil: false },
+  { name: 'k2 s2 (max_pool2)', k: [2, 2], s: [2, 2], p: [0, 0], d: [1, 1], ceil: false },
+  { name: 'k3 s2 padding 1', k: [3, 3], s: [2, 2], p: [1, 1], d: [1, 1], ceil: false },
+  { name: 'k3 s2 dilation 2 ceil mode', k: [3, 3], s: [2, 2], p: [0, 0], d: [2, 2], ceil: true },
+];
+
+for (const c of pools) {
+  test(`maxPool2d's channels_last route is bit for bit ATen's NCHW kernel, forward and backward: ${c.name}`, (t) => {
+    // 32 channels of width 15 take the channels_last route; 8-channel slices
+    // (fewer than 16 channels) take ATen's NCHW kernel, and serve as the reference.
+    const x = pooledInput([4, 32, 15, 15]);
+    const run = (slices: number) => {
+      const xl = leaf(x);
+      const parts = Array.from({ length: slices }, (_, i) => xl.narrow(1, (i * 32) / slices, 32 / slices));
+      const y = cat(parts.map((p) => maxPool2d(p, c.k, c.s, c.p, c.d, c.ceil)), 1);
+      manualSeed(4);
+      y.mul(randn(y.shape)).sum().backward();
+      return { y: y.detach(), gx: xl.grad! };
+    };
+    const fast = run(1), reference = run(4);
+    const [, ch, h, w] = fast.y.shape;
+    t.deepEqual(fast.y.strides, [ch * h * w, h * w, w, 1], 'handed back in NCHW');
+    t.true(Array.from(reference.y.data() as Float32Array).some(Number.isNaN), 'the input has NaN in some windows');
+    assertEqualTensors(t, fast.y, reference.y, 'output');
+    assertEqualTensors(t, fast.gx, reference.gx, 'grad of input');
+  });
+}
