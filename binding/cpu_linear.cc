@@ -49,7 +49,6 @@ struct OneDnnLinear : public torch::autograd::Function<OneDnnLinear> {
                             const std::optional<at::Tensor>& b) {
     ctx->save_for_backward({x, w});
     ctx->saved_data["bias"] = b.has_value();
-    at::AutoDispatchBelowADInplaceOrView guard;
     return LinearPointwise(x, w, b);
   }
 
@@ -70,7 +69,8 @@ struct OneDnnLinear : public torch::autograd::Function<OneDnnLinear> {
 
 bool OneDnnApplies(const at::Tensor& x, const at::Tensor& w, const std::optional<at::Tensor>& b) {
   if (!useOneDnn.load(std::memory_order_relaxed) || LinearPointwiseOp() == nullptr) return false;
-  if (x.dim() != 2 || w.dim() != 2 || x.size(1) != w.size(1) || x.size(0) == 0) return false;
+  // oneDNN has no empty primitives; at::linear handles those shapes (and the errors).
+  if (x.dim() != 2 || w.dim() != 2 || x.size(1) != w.size(1) || x.numel() == 0 || w.numel() == 0) return false;
   if (!x.device().is_cpu() || !w.device().is_cpu() || x.scalar_type() != at::kFloat ||
       w.scalar_type() != at::kFloat || x.is_mkldnn() || x.is_sparse() || w.is_sparse())
     return false;
@@ -84,7 +84,11 @@ bool OneDnnApplies(const at::Tensor& x, const at::Tensor& w, const std::optional
 
 at::Tensor CpuAwareLinear(const at::Tensor& x, const at::Tensor& w, const std::optional<at::Tensor>& b) {
   if (!OneDnnApplies(x, w, b)) return at::linear(x, w, b);
-  return OneDnnLinear::apply(x, w, b);
+  // oneDNN reads memory densely (an expanded bias would be read wrong); the
+  // backward's transposed views are then of dense tensors. No-ops for the usual inputs.
+  std::optional<at::Tensor> bias;
+  if (b) bias = b->contiguous();
+  return OneDnnLinear::apply(x.contiguous(), w.contiguous(), bias);
 }
 
 void SetCpuLinearKernel(const std::string& kernel) { useOneDnn.store(kernel == "onednn"); }

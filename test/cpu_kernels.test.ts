@@ -90,6 +90,47 @@ test('Linear falls back to at::linear where oneDNN does not apply: float64, 3-D 
   assertEqualTensors(t, c.y, d.y, '3-D input output');
 });
 
+test('oneDNN Linear reads strided, transposed and expanded inputs as at::linear does', (t) => {
+  // Views of leaf tensors, so the gradients flow back through the views too.
+  type View = (t: Tensor) => Tensor;
+  const id: View = (u) => u;
+  manualSeed(5);
+  const cases: [string, Tensor, View, Tensor, View, Tensor | null, View][] = [
+    ['expanded input', randn([1, 40]), (u) => u.expand([6, 40]), randn([9, 40]), id, null, id],
+    ['expanded weight', randn([6, 40]), id, randn([1, 40]), (u) => u.expand([9, 40]), randn([9]), id],
+    ['expanded bias', randn([6, 40]), id, randn([9, 40]), id, randn([1]), (u) => u.expand([9])],
+    ['narrowed input', randn([6, 80]), (u) => u.narrow(1, 7, 40), randn([9, 40]), id, randn([9]), id],
+    ['transposed weight', randn([6, 40]), id, randn([40, 9]), (u) => u.transpose(0, 1), null, id],
+  ];
+  for (const [name, x, vx, w, vw, b, vb] of cases) {
+    const run = (kernel: CpuLinearKernel) => {
+      setCpuLinearKernel(kernel);
+      try {
+        const xl = leaf(x), wl = leaf(w), bl = b && leaf(b);
+        const y = linear(vx(xl), vw(wl), bl && vb(bl));
+        manualSeed(7);
+        y.mul(randn(y.shape)).sum().backward();
+        return { y: y.detach(), gx: xl.grad, gw: wl.grad, gb: bl ? bl.grad : null };
+      } finally {
+        setCpuLinearKernel('onednn');
+      }
+    };
+    const a = run('onednn'), r = run('blas');
+    assertClose(t, a.y, r.y, `${name}: output`);
+    assertClose(t, a.gx, r.gx, `${name}: grad of input`);
+    assertClose(t, a.gw, r.gw, `${name}: grad of weight`);
+    if (b) assertClose(t, a.gb, r.gb, `${name}: grad of bias`);
+  }
+});
+
+test('empty Linear shapes fall back to at::linear', (t) => {
+  const a = linearRun('onednn', randn([3, 0]), randn([4, 0]), randn([4]));
+  t.deepEqual(a.y.shape, [3, 4]);
+  const b = linearRun('onednn', randn([3, 5]), randn([0, 5]), null);
+  t.deepEqual(b.y.shape, [3, 0]);
+  t.deepEqual(b.gx!.shape, [3, 5]);
+});
+
 /** Integers 0..49 scaled by 0.1 (many ties in a window) with about 2% NaN. */
 function pooledInput(shape: number[]): Tensor {
   manualSeed(3);
