@@ -10,17 +10,15 @@ Napi::Function SGD::Init(Napi::Env env) {
   return DefineClass(env, "SGD",
                      {
                          InstanceMethod<&SGD::Step>("step"),
-                         InstanceMethod<&SGD::ZeroGrad>("zeroGrad"),
+                         InstanceMethod("zeroGrad", &SGD::ZeroGrad),
                          InstanceMethod<&SGD::Buffer>("buffer"),
                          InstanceMethod<&SGD::SetBuffer>("setBuffer"),
-                         InstanceMethod<&SGD::Dispose>("dispose"),
+                         InstanceMethod("dispose", &SGD::Dispose),
                      });
 }
 
-namespace {
-
-// The leaf tensors to optimize; each shares its TensorImpl with the caller's, so
-// Module.to() and setData() reach the optimizer too.
+// Each shares its TensorImpl with the caller's tensor, so Module.to() and
+// setData() reach the optimizer too.
 std::vector<at::Tensor> ParamsArg(const Napi::CallbackInfo& info, const char* op) {
   auto params = Tensor::List(info[0], op);
   for (const auto& p : params) {
@@ -29,7 +27,6 @@ std::vector<at::Tensor> ParamsArg(const Napi::CallbackInfo& info, const char* op
   return params;
 }
 
-// zeroGrad(setToNone): None by default, as PyTorch 2 does.
 Napi::Value ZeroGrads(const Napi::CallbackInfo& info, std::vector<at::Tensor>& params) {
   auto env = info.Env();
   bool toNone = !info[0].IsBoolean() || info[0].As<Napi::Boolean>().Value();
@@ -43,6 +40,8 @@ Napi::Value ZeroGrads(const Napi::CallbackInfo& info, std::vector<at::Tensor>& p
   return env.Undefined();
   TB_CATCH(env, "zeroGrad")
 }
+
+namespace {
 
 size_t IndexArg(const Napi::CallbackInfo& info, size_t count, const char* op) {
   double i = TB_NUMBER(info, 0, op);
@@ -60,17 +59,6 @@ at::Tensor StateTensor(const Napi::Value& v, const at::Tensor& param, const char
 }
 
 }  // namespace
-
-// new SGD(params: Tensor[])
-SGD::SGD(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SGD>(info), params_(ParamsArg(info, "SGD")) {
-  buffers_.resize(params_.size());
-}
-
-void SGD::CheckLive(const char* op) {
-  if (disposed_) throw Napi::Error::New(Env(), std::string(op) + ": Optimizer already disposed");
-}
-
-size_t SGD::Index(const Napi::CallbackInfo& info, const char* op) { return IndexArg(info, params_.size(), op); }
 
 namespace {
 
@@ -113,9 +101,9 @@ Napi::Value SGD::Step(const Napi::CallbackInfo& info) {
   // present or all absent (the kernel's is_first_step initialises them).
   bool fused = true, anyBuf = false, allBuf = true;
   for (auto i : live) {
-    fused = fused && Fusable(params_[i], buffers_[i]) && params_[i].device() == params_[live[0]].device();
-    anyBuf = anyBuf || buffers_[i].defined();
-    allBuf = allBuf && buffers_[i].defined();
+    fused = fused && Fusable(params_[i], state_[i]) && params_[i].device() == params_[live[0]].device();
+    anyBuf = anyBuf || state_[i].defined();
+    allBuf = allBuf && state_[i].defined();
   }
   fused = fused && (momentum == 0 || anyBuf == allBuf);
   if (fused) {
@@ -124,8 +112,8 @@ Napi::Value SGD::Step(const Napi::CallbackInfo& info) {
       ps.push_back(params_[i]);
       gs.push_back(params_[i].grad());
       if (momentum != 0) {
-        if (!buffers_[i].defined()) buffers_[i] = at::empty_like(params_[i].grad());
-        bufs.push_back(buffers_[i]);
+        if (!state_[i].defined()) state_[i] = at::empty_like(params_[i].grad());
+        bufs.push_back(state_[i]);
       }
     }
     at::_fused_sgd_(ps, gs, bufs, wd, momentum, lr, dampening, nesterov, maximize, /*is_first_step=*/!anyBuf);
@@ -136,7 +124,7 @@ Napi::Value SGD::Step(const Napi::CallbackInfo& info) {
     at::Tensor g = maximize ? -p.grad() : p.grad();
     if (wd != 0) g = g.add(p, wd);
     if (momentum != 0) {
-      auto& buf = buffers_[i];
+      auto& buf = state_[i];
       if (!buf.defined()) buf = g.clone().detach();
       else buf.mul_(momentum).add_(g, 1 - dampening);
       g = nesterov ? g.add(buf, momentum) : buf;
@@ -147,14 +135,9 @@ Napi::Value SGD::Step(const Napi::CallbackInfo& info) {
   TB_CATCH(env, op)
 }
 
-Napi::Value SGD::ZeroGrad(const Napi::CallbackInfo& info) {
-  CheckLive("zeroGrad");
-  return ZeroGrads(info, params_);
-}
-
 Napi::Value SGD::Buffer(const Napi::CallbackInfo& info) {
   CheckLive("buffer");
-  auto& b = buffers_[Index(info, "buffer")];
+  auto& b = state_[IndexArg(info, params_.size(), "buffer")];
   return b.defined() ? Tensor::Wrap(info.Env(), b) : info.Env().Null();
 }
 
@@ -162,22 +145,15 @@ Napi::Value SGD::Buffer(const Napi::CallbackInfo& info) {
 Napi::Value SGD::SetBuffer(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   CheckLive("setBuffer");
-  size_t i = Index(info, "setBuffer");
+  size_t i = IndexArg(info, params_.size(), "setBuffer");
   TB_TRY
   if (info[1].IsNull() || info[1].IsUndefined()) {
-    buffers_[i].reset();
+    state_[i].reset();
   } else {
-    buffers_[i] = StateTensor(info[1], params_[i], "setBuffer", "momentum buffer", i);
+    state_[i] = StateTensor(info[1], params_[i], "setBuffer", "momentum buffer", i);
   }
   return env.Undefined();
   TB_CATCH(env, "setBuffer")
-}
-
-Napi::Value SGD::Dispose(const Napi::CallbackInfo& info) {
-  params_.clear();
-  buffers_.clear();
-  disposed_ = true;
-  return info.Env().Undefined();
 }
 
 // ------------------------------------------------------------------ Adam
@@ -186,20 +162,11 @@ Napi::Function Adam::Init(Napi::Env env) {
   return DefineClass(env, "Adam",
                      {
                          InstanceMethod<&Adam::Step>("step"),
-                         InstanceMethod<&Adam::ZeroGrad>("zeroGrad"),
+                         InstanceMethod("zeroGrad", &Adam::ZeroGrad),
                          InstanceMethod<&Adam::GetState>("state"),
                          InstanceMethod<&Adam::SetState>("setState"),
-                         InstanceMethod<&Adam::Dispose>("dispose"),
+                         InstanceMethod("dispose", &Adam::Dispose),
                      });
-}
-
-// new Adam(params: Tensor[])
-Adam::Adam(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Adam>(info), params_(ParamsArg(info, "Adam")) {
-  state_.resize(params_.size());
-}
-
-void Adam::CheckLive(const char* op) {
-  if (disposed_) throw Napi::Error::New(Env(), std::string(op) + ": Optimizer already disposed");
 }
 
 // step(start, end, lr, beta1, beta2, eps, weightDecay, amsgrad, maximize, decoupled):
@@ -249,11 +216,6 @@ Napi::Value Adam::Step(const Napi::CallbackInfo& info) {
   TB_CATCH(env, op)
 }
 
-Napi::Value Adam::ZeroGrad(const Napi::CallbackInfo& info) {
-  CheckLive("zeroGrad");
-  return ZeroGrads(info, params_);
-}
-
 // state(i) -> {step, exp_avg, exp_avg_sq, max_exp_avg_sq?} or null before the first step.
 Napi::Value Adam::GetState(const Napi::CallbackInfo& info) {
   auto env = info.Env();
@@ -275,14 +237,14 @@ Napi::Value Adam::SetState(const Napi::CallbackInfo& info) {
   CheckLive(op);
   size_t i = IndexArg(info, params_.size(), op);
   if (info[1].IsNull() || info[1].IsUndefined()) {
-    state_[i] = State();
+    state_[i] = AdamState();
     return env.Undefined();
   }
   TB_ARGC(info, 5, op);
   double step = TB_NUMBER(info, 1, op);
   TB_THROW_TYPE_IF(!(step >= 0 && step == std::floor(step)), env, "setState: step must be a whole number >= 0");
   TB_TRY
-  State st;
+  AdamState st;
   st.step = step;
   st.expAvg = StateTensor(info[2], params_[i], op, "exp_avg", i);
   st.expAvgSq = StateTensor(info[3], params_[i], op, "exp_avg_sq", i);
@@ -290,13 +252,6 @@ Napi::Value Adam::SetState(const Napi::CallbackInfo& info) {
   state_[i] = std::move(st);
   return env.Undefined();
   TB_CATCH(env, op)
-}
-
-Napi::Value Adam::Dispose(const Napi::CallbackInfo& info) {
-  params_.clear();
-  state_.clear();
-  disposed_ = true;
-  return info.Env().Undefined();
 }
 
 }  // namespace tb
