@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultConfig, RunConfig, runTest } from './run';
+import { CpuLinearKernel, cpuLinearKernels } from './tensor';
 import { ConsoleReporter } from './train';
 import { Trainer } from './trainer';
 
@@ -117,10 +118,11 @@ export function parse(argv: string[]): { command: string | null; config: Partial
   set('testLimit', int('limit-test', o['limit-test'], 1));
   set('threads', int('threads', o.threads, 1));
   if (o['cpu-linear'] !== undefined) {
-    if (o['cpu-linear'] !== 'onednn' && o['cpu-linear'] !== 'blas') {
-      throw new UsageError(`--cpu-linear must be onednn or blas but received '${o['cpu-linear']}'`);
+    const kernel = o['cpu-linear'] as CpuLinearKernel;
+    if (!cpuLinearKernels.includes(kernel)) {
+      throw new UsageError(`--cpu-linear must be ${cpuLinearKernels.join(' or ')} but received '${kernel}'`);
     }
-    config.cpuLinear = o['cpu-linear'];
+    config.cpuLinear = kernel;
   }
   if (o['channels-last']) config.channelsLast = true;
   if (o.bf16 && o.fp16) throw new UsageError('--bf16 and --fp16 exclude each other; pick one');

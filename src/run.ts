@@ -13,7 +13,7 @@ import { Module } from './nn/module';
 import { OneCycleLR } from './optim/lr_scheduler';
 import { SGD } from './optim/sgd';
 import { disposeValue, load, save, Value } from './serialize';
-import { CpuLinearKernel, manualSeed, setCpuLinearKernel, setNumThreads, Tensor } from './tensor';
+import { CpuLinearKernel, cpuLinearKernels, manualSeed, setCpuLinearKernel, setNumThreads, Tensor } from './tensor';
 import { Batch, BatchSource, evaluate, Reporter, trainEpoch } from './train';
 import * as v from './validate';
 
@@ -120,7 +120,7 @@ export function resolveConfig(partial: Partial<RunConfig>): RunConfig {
   v.integer(c.logEvery, 'logEvery', 1);
   v.boolean(c.channelsLast, 'channelsLast');
   if (c.threads !== null) v.integer(c.threads, 'threads', 1);
-  if (c.cpuLinear !== null) v.oneOf(c.cpuLinear, 'cpuLinear', ['onednn', 'blas'] as const);
+  if (c.cpuLinear !== null) v.oneOf(c.cpuLinear, 'cpuLinear', cpuLinearKernels);
   if (c.autocast !== null) v.oneOf(c.autocast, 'autocast', ['bfloat16', 'float16'] as const);
   return c;
 }
@@ -166,10 +166,15 @@ export async function loadData(c: RunConfig, log: (line: string) => void): Promi
   return { train, test };
 }
 
-export async function runTraining(partial: Partial<RunConfig>, reporter: Reporter, control: RunControl = {}): Promise<RunResult> {
-  const c = resolveConfig(partial);
+/** The process-wide CPU settings a config asks for; null fields keep the current ones. */
+function applyCpuSettings(c: RunConfig): void {
   if (c.threads !== null) setNumThreads(c.threads);
   if (c.cpuLinear !== null) setCpuLinearKernel(c.cpuLinear);
+}
+
+export async function runTraining(partial: Partial<RunConfig>, reporter: Reporter, control: RunControl = {}): Promise<RunResult> {
+  const c = resolveConfig(partial);
+  applyCpuSettings(c);
   manualSeed(c.seed);
   const { train, test } = await loadData(c, (l) => reporter.line(l));
   const trainLoader = new DataLoader(train, { batchSize: c.batchSize, shuffle: true, seed: c.seed, device: c.device, augment: { padding: 4, flip: true } });
@@ -282,8 +287,7 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
 export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): Promise<{ accuracy: number; loss: number }> {
   const c = resolveConfig(partial);
   if (!c.checkpoint) throw new TypeError('test needs a checkpoint file');
-  if (c.threads !== null) setNumThreads(c.threads);
-  if (c.cpuLinear !== null) setCpuLinearKernel(c.cpuLinear);
+  applyCpuSettings(c);
   const { test } = await loadData({ ...c, trainLimit: 1 }, (l) => reporter.line(l));
   const loaded = await load(c.checkpoint);
   const weights = (loaded && typeof loaded === 'object' && 'model' in loaded && (loaded as { format?: unknown }).format === CHECKPOINT_FORMAT

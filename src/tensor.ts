@@ -366,7 +366,8 @@ export function getNumThreads(): number {
   return addon.getNumThreads();
 }
 
-export type CpuLinearKernel = 'onednn' | 'blas';
+export const cpuLinearKernels = ['onednn', 'blas'] as const;
+export type CpuLinearKernel = (typeof cpuLinearKernels)[number];
 
 /**
  * Which library runs float32 Linear layers on the CPU, process-wide. 'onednn' (the
@@ -375,7 +376,7 @@ export type CpuLinearKernel = 'onednn' | 'blas';
  * to float32 rounding. Where libtorch has no oneDNN, 'blas' is used either way.
  */
 export function setCpuLinearKernel(kernel: CpuLinearKernel): void {
-  addon.setCpuLinearKernel(v.oneOf(kernel, 'kernel', ['onednn', 'blas'] as const));
+  addon.setCpuLinearKernel(v.oneOf(kernel, 'kernel', cpuLinearKernels));
 }
 
 /** The kernel float32 Linear layers on the CPU use now (see setCpuLinearKernel). */

@@ -16,12 +16,22 @@ function leaf(t: Tensor): Tensor {
 
 interface LinearRun { y: Tensor; gx: Tensor | null; gw: Tensor | null; gb: Tensor | null }
 
+type View = (t: Tensor) => Tensor;
+interface RunOptions {
+  grads?: { x: boolean; w: boolean };
+  /** Views applied to the leaves before linear(), so gradients flow back through them. */
+  views?: { x?: View; w?: View; b?: View };
+}
+
 /** Forward and backward of linear() under one kernel, with a non-uniform upstream gradient. */
-function linearRun(kernel: CpuLinearKernel, x: Tensor, w: Tensor, b: Tensor | null, grads = { x: true, w: true }): LinearRun {
+function linearRun(kernel: CpuLinearKernel, x: Tensor, w: Tensor, b: Tensor | null,
+  { grads = { x: true, w: true }, views = {} }: RunOptions = {}): LinearRun {
+  const id: View = (u) => u;
+  const { x: vx = id, w: vw = id, b: vb = id } = views;
   setCpuLinearKernel(kernel);
   try {
     const xl = grads.x ? leaf(x) : x, wl = grads.w ? leaf(w) : w, bl = b && leaf(b);
-    const y = linear(xl, wl, bl);
+    const y = linear(vx(xl), vw(wl), bl && vb(bl));
     manualSeed(7);
     const g = randn(y.shape, { dtype: y.dtype });
     y.mul(g).sum().backward();
@@ -69,11 +79,11 @@ for (const [name, bias] of [['with bias', true], ['without bias', false]] as con
 test('oneDNN Linear computes only the gradients asked for', (t) => {
   manualSeed(1);
   const x = randn([16, 64]), w = randn([32, 64]), b = randn([32]);
-  const frozenWeight = linearRun('onednn', x, w, b, { x: true, w: false });
-  const blasFrozen = linearRun('blas', x, w, b, { x: true, w: false });
+  const frozenWeight = linearRun('onednn', x, w, b, { grads: { x: true, w: false } });
+  const blasFrozen = linearRun('blas', x, w, b, { grads: { x: true, w: false } });
   assertClose(t, frozenWeight.gx, blasFrozen.gx, 'grad of input, frozen weight');
-  const dataInput = linearRun('onednn', x, w, b, { x: false, w: true });
-  const blasData = linearRun('blas', x, w, b, { x: false, w: true });
+  const dataInput = linearRun('onednn', x, w, b, { grads: { x: false, w: true } });
+  const blasData = linearRun('blas', x, w, b, { grads: { x: false, w: true } });
   assertClose(t, dataInput.gw, blasData.gw, 'grad of weight, input without grad');
   assertClose(t, dataInput.gb, blasData.gb, 'grad of bias, input without grad');
 });
@@ -91,31 +101,16 @@ test('Linear falls back to at::linear where oneDNN does not apply: float64, 3-D 
 });
 
 test('oneDNN Linear reads strided, transposed and expanded inputs as at::linear does', (t) => {
-  // Views of leaf tensors, so the gradients flow back through the views too.
-  type View = (t: Tensor) => Tensor;
-  const id: View = (u) => u;
   manualSeed(5);
-  const cases: [string, Tensor, View, Tensor, View, Tensor | null, View][] = [
-    ['expanded input', randn([1, 40]), (u) => u.expand([6, 40]), randn([9, 40]), id, null, id],
-    ['expanded weight', randn([6, 40]), id, randn([1, 40]), (u) => u.expand([9, 40]), randn([9]), id],
-    ['expanded bias', randn([6, 40]), id, randn([9, 40]), id, randn([1]), (u) => u.expand([9])],
-    ['narrowed input', randn([6, 80]), (u) => u.narrow(1, 7, 40), randn([9, 40]), id, randn([9]), id],
-    ['transposed weight', randn([6, 40]), id, randn([40, 9]), (u) => u.transpose(0, 1), null, id],
+  const cases: [string, Tensor, Tensor, Tensor | null, RunOptions['views']][] = [
+    ['expanded input', randn([1, 40]), randn([9, 40]), null, { x: (u) => u.expand([6, 40]) }],
+    ['expanded weight', randn([6, 40]), randn([1, 40]), randn([9]), { w: (u) => u.expand([9, 40]) }],
+    ['expanded bias', randn([6, 40]), randn([9, 40]), randn([1]), { b: (u) => u.expand([9]) }],
+    ['narrowed input', randn([6, 80]), randn([9, 40]), randn([9]), { x: (u) => u.narrow(1, 7, 40) }],
+    ['transposed weight', randn([6, 40]), randn([40, 9]), null, { w: (u) => u.transpose(0, 1) }],
   ];
-  for (const [name, x, vx, w, vw, b, vb] of cases) {
-    const run = (kernel: CpuLinearKernel) => {
-      setCpuLinearKernel(kernel);
-      try {
-        const xl = leaf(x), wl = leaf(w), bl = b && leaf(b);
-        const y = linear(vx(xl), vw(wl), bl && vb(bl));
-        manualSeed(7);
-        y.mul(randn(y.shape)).sum().backward();
-        return { y: y.detach(), gx: xl.grad, gw: wl.grad, gb: bl ? bl.grad : null };
-      } finally {
-        setCpuLinearKernel('onednn');
-      }
-    };
-    const a = run('onednn'), r = run('blas');
+  for (const [name, x, w, b, views] of cases) {
+    const a = linearRun('onednn', x, w, b, { views }), r = linearRun('blas', x, w, b, { views });
     assertClose(t, a.y, r.y, `${name}: output`);
     assertClose(t, a.gx, r.gx, `${name}: grad of input`);
     assertClose(t, a.gw, r.gw, `${name}: grad of weight`);
