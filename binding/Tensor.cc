@@ -1,4 +1,5 @@
 #include "Tensor.h"
+#include "npu.h"
 
 #include <cmath>
 #include <cstring>
@@ -310,6 +311,7 @@ Napi::Value Tensor::Backward(const Napi::CallbackInfo& info) {
   at::Tensor gradient = Is(info[0]) ? From(info[0], "backward") : at::Tensor();
   bool retain = info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   TB_TRY
+  npu::BeforeAutograd();
   t.backward(gradient, retain);
   return env.Undefined();
   TB_CATCH(env, "backward")
@@ -493,7 +495,16 @@ Napi::Value Tensor::SetData(const Napi::CallbackInfo& info) {
   auto& src = From(info[0], "setData");
   auto& t = Get("setData");
   TB_TRY
-  t.set_data(src);
+  if (t.unsafeGetTensorImpl()->has_compatible_shallow_copy_type(src.key_set())) {
+    t.set_data(src);
+  } else {
+    // set_data can't cross between TensorImpl kinds, such as cpu and PrivateUse1
+    // (npu). Python's Module._apply then makes a new Parameter; here the handle
+    // takes a new leaf tensor, so the JS object stays the same.
+    bool requiresGrad = t.requires_grad();
+    t = src.detach();
+    if (requiresGrad) t.set_requires_grad(true);
+  }
   int64_t bytes = CpuBytes(t);
   if (bytes != reportedBytes_) Napi::MemoryManagement::AdjustExternalMemory(env, bytes - reportedBytes_);
   reportedBytes_ = bytes;

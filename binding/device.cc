@@ -8,23 +8,17 @@
 #ifdef TB_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
-#ifdef TB_WITH_NPU
-#include <torch_npu/csrc/libs/init_npu.h>
-#endif
 
 #include <algorithm>
 #include <cmath>
 #include <thread>
 
 #include "Tensor.h"
+#include "npu.h"
 
 namespace tb {
 
 namespace {
-
-#ifdef TB_WITH_NPU
-bool npuInitialised = false;
-#endif
 
 bool CudaUsable() { return at::globalContext().hasCUDA() && at::detail::getCUDAHooks().deviceCount() > 0; }
 
@@ -40,17 +34,14 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   compiled.Set("cuda", false);
 #endif
   available.Set("cuda", CudaUsable());
-#ifdef TB_WITH_NPU
-  compiled.Set("npu", true);
-  available.Set("npu", npuInitialised);
-#else
-  compiled.Set("npu", false);
-  available.Set("npu", false);
-#endif
+  compiled.Set("npu", npu::Route() != nullptr);
+  available.Set("npu", npu::Ready());
   auto out = Napi::Object::New(env);
   out.Set("compiled", compiled);
   out.Set("available", available);
   out.Set("cudaDeviceCount", static_cast<double>(CudaUsable() ? at::detail::getCUDAHooks().deviceCount() : 0));
+  out.Set("npuRoute", npu::Route() ? Napi::Value(Napi::String::New(env, npu::Route())) : env.Null());
+  out.Set("npuDeviceCount", static_cast<double>(npu::DeviceCount()));
   out.Set("libtorch", TORCH_VERSION);
   out.Set("cxx11Abi", static_cast<bool>(_GLIBCXX_USE_CXX11_ABI));
   out.Set("threads", at::get_num_threads());
@@ -58,8 +49,8 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// initDevice(name): brings up an accelerator before first use. For npu this is
-// torch_npu's own initialisation; it is finalised when the environment exits.
+// initDevice(name): brings up an accelerator before first use and checks that the
+// device exists. For npu, see npu.cc.
 Napi::Value InitDevice(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto name = TB_STRING(info, 0, "initDevice");
@@ -77,19 +68,10 @@ Napi::Value InitDevice(const Napi::CallbackInfo& info) {
     TORCH_CHECK(dev.index() < count, "device ", name, " does not exist: ", count, " CUDA device(s)");
   }
   if (dev.is_privateuseone()) {
-#ifdef TB_WITH_NPU
-    if (!npuInitialised) {
-      torch_npu::init_npu(c10::Device(c10::DeviceType::PrivateUse1, dev.has_index() ? dev.index() : 0));
-      npuInitialised = true;
-      env.AddCleanupHook([] {
-        if (npuInitialised) torch_npu::finalize_npu();
-        npuInitialised = false;
-      });
-    }
-#else
-    TORCH_CHECK(false, "torchbridge was built without npu support: rebuild with "
-                       "`npm run build:native -- --device npu` in a CANN environment with torch_npu");
-#endif
+    bool first = !npu::Ready();
+    npu::Init(dev);
+    // libtorch_npu route: finalize_npu when this environment exits.
+    if (first && npu::Route() && std::string(npu::Route()) == "libtorch_npu") env.AddCleanupHook([] { npu::Finalize(); });
   }
   return env.Undefined();
   TB_CATCH(env, "initDevice")
@@ -101,9 +83,7 @@ Napi::Value Synchronize(const Napi::CallbackInfo& info) {
   auto dev = ParseDevice(env, TB_STRING(info, 0, "synchronize"));
   TB_TRY
   if (dev.is_cuda()) at::detail::getCUDAHooks().deviceSynchronize(dev.has_index() ? dev.index() : 0);
-#ifdef TB_WITH_NPU
-  if (dev.is_privateuseone()) torch::npu::synchronize(dev.has_index() ? dev.index() : -1);
-#endif
+  if (dev.is_privateuseone()) npu::Synchronize(dev.has_index() ? dev.index() : -1);
   return env.Undefined();
   TB_CATCH(env, "synchronize")
 }

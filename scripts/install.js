@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Finds libtorch and builds the native addon. Run by `npm install` and by
-// `npm run build:native -- --device cpu|cuda|npu`.
+// `npm run build:native -- --device cpu|cuda|npu [--build-dir DIR]`.
 //
 // libtorch comes from, in this order:
 //   1. LIBTORCH or TORCH_INSTALL_PREFIX: a libtorch folder (official archive, a pip torch's torch/ folder)
@@ -13,9 +13,6 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const buildDir = path.join(root, 'build');
-const addonPath = path.join(buildDir, 'Release', 'torchbridge.node');
-const stampPath = path.join(buildDir, 'torchbridge-build.json');
 const localTorch = path.join(root, '.torch');
 const torchVersion = require('../package.json').torchbridge.torchVersion;
 const python = process.env.PYTHON || 'python3';
@@ -28,14 +25,24 @@ class InstallError extends Error {
 }
 
 function parseArgs(argv) {
-  const args = { device: process.env.TORCHBRIDGE_DEVICE || 'cpu', force: false };
+  const args = {
+    device: process.env.TORCHBRIDGE_DEVICE || 'cpu',
+    force: false,
+    // Another folder keeps the default addon in build/ untouched (tests build npu and cuda variants there).
+    buildDir: process.env.TORCHBRIDGE_BUILD_DIR || 'build',
+  };
+  const usage = 'Usage: npm run build:native -- --device cpu|cuda|npu [--build-dir DIR]';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--force') args.force = true;
     else if (a === '--device') args.device = argv[++i];
     else if (a.startsWith('--device=')) args.device = a.slice('--device='.length);
-    else throw new InstallError(`Unknown argument '${a}'`, ['Usage: npm run build:native -- --device cpu|cuda|npu']);
+    else if (a === '--build-dir') args.buildDir = argv[++i];
+    else if (a.startsWith('--build-dir=')) args.buildDir = a.slice('--build-dir='.length);
+    else throw new InstallError(`Unknown argument '${a}'`, [usage]);
   }
+  if (!args.buildDir) throw new InstallError('Expected a folder for --build-dir', [usage]);
+  args.buildDir = path.resolve(root, args.buildDir);
   if (!['cpu', 'cuda', 'npu'].includes(args.device)) {
     throw new InstallError(`Expected one of cpu, cuda, npu for --device but received '${args.device}'`, [
       'Usage: npm run build:native -- --device cpu|cuda|npu',
@@ -103,23 +110,86 @@ function findLibtorch() {
   ]);
 }
 
-function findTorchNpu() {
-  let dir = process.env.TORCH_NPU_INSTALL_DIR;
-  if (!dir) {
-    const r = run(python, ['-c', 'import os, torch_npu; print(os.path.dirname(torch_npu.__file__))']);
-    if (r.status === 0) dir = r.stdout.trim().split('\n').pop();
+// torch_npu comes in two forms, and each has its own route into the addon:
+//   libtorch_npu: a C++ build made with Ascend's build_libtorch_npu.py. It exports
+//                 torch_npu::init_npu, so the addon links it and calls that.
+//   wheel:        `pip install torch_npu`. Its library has no init_npu and needs a host
+//                 Python, so the addon loads that Python's libpython when 'npu' is first
+//                 used, imports torch_npu, and drives the device through libtorch alone.
+function exportsInitNpu(lib) {
+  const r = run('nm', ['-DC', '--defined-only', lib]);
+  return r.status === 0 && /torch_npu::init_npu\(/.test(r.stdout);
+}
+
+// What a python interpreter says about itself and its torch_npu, without importing
+// torch_npu (the real one needs CANN's libraries to import).
+function pythonForWheel() {
+  const r = run(python, ['-c', [
+    'import importlib.util, json, os, sys, sysconfig',
+    's = importlib.util.find_spec("torch_npu")',
+    'lib = sysconfig.get_config_var("INSTSONAME") or ""',
+    'print(json.dumps({"executable": sys.executable, "version": sys.version.split()[0],',
+    ' "shared": bool(sysconfig.get_config_var("Py_ENABLE_SHARED")),',
+    ' "libpython": os.path.join(sysconfig.get_config_var("LIBDIR") or "", lib) if lib else "",',
+    ' "torchNpu": os.path.dirname(s.origin) if s and s.origin else None}))',
+  ].join('\n')]);
+  if (r.status !== 0) return null;
+  try {
+    return JSON.parse(r.stdout.trim().split('\n').pop());
+  } catch {
+    return null;
   }
-  const missing = [];
-  if (!dir || !fs.existsSync(path.join(dir, 'lib', 'libtorch_npu.so'))) missing.push('torch_npu');
-  if (!process.env.ASCEND_TOOLKIT_HOME && !process.env.ASCEND_HOME_PATH) missing.push('the CANN environment');
-  if (missing.length) {
-    throw new InstallError(`--device npu needs ${missing.join(' and ')}, which ${missing.length > 1 ? 'were' : 'was'} not found`, [
-      'Install CANN and source its set_env.sh (sets ASCEND_TOOLKIT_HOME)',
-      'pip install torch_npu matching your torch version, or set TORCH_NPU_INSTALL_DIR to its folder (it holds lib/libtorch_npu.so)',
-      'Build for another device: npm run build:native -- --device cpu',
+}
+
+const npuSolutions = [
+  'Install CANN and source its set_env.sh (sets ASCEND_TOOLKIT_HOME)',
+  'pip install torch_npu matching your torch version into the python3 on PATH (or set PYTHON), for the wheel route',
+  'Or set TORCH_NPU_INSTALL_DIR to a libtorch_npu built with build_libtorch_npu.py (it holds lib/libtorch_npu.so and include/), for the libtorch_npu route',
+  'Build for another device: npm run build:native -- --device cpu',
+];
+
+function wheelRoute(dir, torch) {
+  const py = pythonForWheel();
+  if (!py) throw new InstallError(`the wheel route needs the python that has torch_npu, but ${python} did not run`, npuSolutions);
+  if (!py.shared || !fs.existsSync(py.libpython)) {
+    throw new InstallError(`the wheel route loads libpython into Node, but ${py.executable} (Python ${py.version}) has no shared libpython` +
+      (py.libpython ? ` (${py.libpython} is missing)` : ''), [
+      'Use a Python built with --enable-shared (Debian\'s python3, conda and pyenv with PYTHON_CONFIGURE_OPTS=--enable-shared are)',
+      'Point PYTHON at such an interpreter that has torch and torch_npu',
     ]);
   }
-  return dir;
+  // One process, one libtorch: the addon must use the torch that torch_npu was built for.
+  const torchOfPython = pythonTorch();
+  if (!torchOfPython || path.resolve(torchOfPython.prefix) !== path.resolve(torch.prefix)) {
+    throw new InstallError(`the wheel route needs the libtorch of ${py.executable}'s torch, but the build found ${torch.prefix} (${torch.source})`, [
+      'Unset LIBTORCH and TORCH_INSTALL_PREFIX, so that the build uses the torch that torch_npu belongs to',
+      `Install torch and torch_npu into ${py.executable}`,
+    ]);
+  }
+  return { route: 'wheel', dir, python: py.executable, libpython: py.libpython };
+}
+
+function findTorchNpu(torch) {
+  const dir = process.env.TORCH_NPU_INSTALL_DIR;
+  if (dir) {
+    const lib = path.join(dir, 'lib', 'libtorch_npu.so');
+    if (!fs.existsSync(lib)) {
+      throw new InstallError(`TORCH_NPU_INSTALL_DIR=${dir} has no lib/libtorch_npu.so`, npuSolutions);
+    }
+    if (exportsInitNpu(lib)) {
+      if (!fs.existsSync(path.join(dir, 'include', 'torch_npu', 'csrc', 'libs', 'init_npu.h'))) {
+        throw new InstallError(`TORCH_NPU_INSTALL_DIR=${dir} has libtorch_npu.so but not include/torch_npu/csrc/libs/init_npu.h`, npuSolutions);
+      }
+      return { route: 'libtorch_npu', dir };
+    }
+    if (fs.existsSync(path.join(dir, '__init__.py'))) return wheelRoute(dir, torch);
+    throw new InstallError(`${lib} does not export torch_npu::init_npu, and ${dir} is not the torch_npu Python package`, npuSolutions);
+  }
+  const py = pythonForWheel();
+  if (py && py.torchNpu && fs.existsSync(path.join(py.torchNpu, 'lib', 'libtorch_npu.so'))) return wheelRoute(py.torchNpu, torch);
+  const cann = Boolean(process.env.ASCEND_TOOLKIT_HOME || process.env.ASCEND_HOME_PATH);
+  throw new InstallError(`--device npu needs torch_npu${cann ? ', which was' : ' and the CANN environment, which were'} not found ` +
+    `(TORCH_NPU_INSTALL_DIR is not set; ${python} has no torch_npu package)`, npuSolutions);
 }
 
 function build(args) {
@@ -131,8 +201,11 @@ function build(args) {
       'Set LIBTORCH to an unpacked CUDA libtorch archive',
     ]);
   }
-  const npuDir = args.device === 'npu' ? findTorchNpu() : null;
-  const config = { device: args.device, libtorch: torch.prefix, torchNpu: npuDir, node: process.version };
+  const npu = args.device === 'npu' ? findTorchNpu(torch) : null;
+  const config = { device: args.device, libtorch: torch.prefix, npu, node: process.version };
+  const buildDir = args.buildDir;
+  const addonPath = path.join(buildDir, 'Release', 'torchbridge.node');
+  const stampPath = path.join(buildDir, 'torchbridge-build.json');
 
   // A changed device or libtorch needs a clean configure; otherwise build incrementally.
   let clean = args.force || !fs.existsSync(stampPath);
@@ -144,12 +217,21 @@ function build(args) {
     `--CDTORCHBRIDGE_CUDA=${args.device === 'cuda' ? 'ON' : 'OFF'}`,
     `--CDTORCHBRIDGE_NPU=${args.device === 'npu' ? 'ON' : 'OFF'}`,
   ];
-  if (npuDir) defs.push(`--CDTORCH_NPU_INSTALL_DIR=${npuDir}`);
+  if (npu) {
+    console.log(`torchbridge: npu route: ${npu.route} (torch_npu at ${npu.dir}${npu.python ? `, python ${npu.python}` : ''})`);
+    if (!process.env.ASCEND_TOOLKIT_HOME && !process.env.ASCEND_HOME_PATH) {
+      console.log('torchbridge: note: CANN\'s environment is not set; torch_npu needs it at run time (source set_env.sh)');
+    }
+    defs.push(`--CDTORCHBRIDGE_NPU_ROUTE=${npu.route}`, `--CDTORCH_NPU_INSTALL_DIR=${npu.dir}`);
+    if (npu.route === 'wheel') defs.push(`--CDTORCHBRIDGE_PYTHON=${npu.python}`, `--CDTORCHBRIDGE_LIBPYTHON=${npu.libpython}`);
+  }
   fs.mkdirSync(buildDir, { recursive: true });
   const logPath = path.join(buildDir, 'build.log');
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const verb = clean ? 'rebuild' : 'compile';
-  const r = run(process.execPath, [cmakeJs, verb, '-O', 'build', ...defs], { cwd: root });
+  // Stamped before building: after a failed build, the same config rebuilds incrementally.
+  fs.writeFileSync(stampPath, JSON.stringify(config, null, 2));
+  const r = run(process.execPath, [cmakeJs, verb, '-O', buildDir, ...defs], { cwd: root });
   fs.writeFileSync(logPath, `${r.stdout}\n${r.stderr}`);
   if (r.status !== 0 || !fs.existsSync(addonPath)) {
     const errors = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => /error|Error|not found/.test(l)).slice(0, 8);
@@ -158,8 +240,10 @@ function build(args) {
       'Check that libtorch matches this platform and compiler ABI',
     ]);
   }
-  fs.writeFileSync(stampPath, JSON.stringify(config, null, 2));
-  console.log(`torchbridge: built ${path.relative(root, addonPath)}`);
+  console.log(`torchbridge: built ${addonPath.startsWith(root + path.sep) ? path.relative(root, addonPath) : addonPath}`);
+  if (path.resolve(buildDir) !== path.join(root, 'build')) {
+    console.log(`torchbridge: load it with TORCHBRIDGE_ADDON=${addonPath}`);
+  }
 }
 
 // The TypeScript sources ship compiled in a published package; in a clone, compile them.

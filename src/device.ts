@@ -8,12 +8,39 @@ export type Device = string;
 
 const pattern = /^(cpu|cuda|npu)(?::(\d+))?$/;
 
+// torch_npu.contrib.transfer_to_npu's switch: code written for 'cuda' runs on the NPU.
+let cudaToNpu = /^(1|true|on|yes)$/i.test(process.env.TORCHBRIDGE_TRANSFER_TO_NPU ?? '');
+let toldCudaToNpu = false;
+
+/**
+ * Turns transfer_to_npu on or off: while on, every 'cuda' or 'cuda:N' device string
+ * means 'npu' or 'npu:N', as after Python's `import torch_npu.contrib.transfer_to_npu`.
+ * The environment variable TORCHBRIDGE_TRANSFER_TO_NPU=1 turns it on at start.
+ */
+export function transferToNpu(on = true): void {
+  if (typeof on !== 'boolean') throw invalid('boolean', 'on', on);
+  cudaToNpu = on;
+}
+
+/** Whether 'cuda' device strings map to 'npu' (see transferToNpu). */
+export function isTransferToNpu(): boolean {
+  return cudaToNpu;
+}
+
 export function parseDevice(v: unknown, name = 'device'): { type: DeviceType; index: number | null } {
   const m = typeof v === 'string' ? pattern.exec(v) : null;
   if (!m || (m[1] === 'cpu' && m[2] !== undefined)) {
     throw invalid("device such as 'cpu', 'cuda', 'cuda:1', 'npu' or 'npu:0'", name, v);
   }
-  return { type: m[1] as DeviceType, index: m[2] === undefined ? null : Number(m[2]) };
+  let type = m[1] as DeviceType;
+  if (type === 'cuda' && cudaToNpu) {
+    type = 'npu';
+    if (!toldCudaToNpu) {
+      toldCudaToNpu = true;
+      console.warn("torchbridge: transfer_to_npu is on: 'cuda' devices map to 'npu'");
+    }
+  }
+  return { type, index: m[2] === undefined ? null : Number(m[2]) };
 }
 
 let cached: Backends | null = null;

@@ -1,5 +1,5 @@
 // torchbridge: libtorch for Node.js.
-export { backends, parseDevice } from './device';
+export { backends, parseDevice, transferToNpu, isTransferToNpu } from './device';
 export type { Backends } from './native';
 export {
   arange, cat, empty, full, getCpuLinearKernel, getNumThreads, keep, manualSeed, noGrad, ones, rand, randint, randn, randperm, setCpuLinearKernel, setNumThreads,

@@ -77,6 +77,10 @@ export interface Backends {
   compiled: { cpu: boolean; cuda: boolean; npu: boolean };
   available: { cpu: boolean; cuda: boolean; npu: boolean };
   cudaDeviceCount: number;
+  /** How the npu build reaches torch_npu: 'libtorch_npu' (linked) or 'wheel' (imported through Python); null without npu. */
+  npuRoute: 'libtorch_npu' | 'wheel' | null;
+  /** NPUs visible once 'npu' has been initialised (ASCEND_RT_VISIBLE_DEVICES applied); 0 before. */
+  npuDeviceCount: number;
   libtorch: string;
   cxx11Abi: boolean;
   threads: number;
@@ -126,8 +130,12 @@ function packageRoot(): string {
   return dir;
 }
 
+// TORCHBRIDGE_ADDON names another build of the addon (e.g. an npu build made with
+// `npm run build:native -- --device npu --build-dir build-npu`).
 function load(): Addon {
-  const file = path.join(packageRoot(), 'build', 'Release', 'torchbridge.node');
+  const file = process.env.TORCHBRIDGE_ADDON
+    ? path.resolve(process.env.TORCHBRIDGE_ADDON)
+    : path.join(packageRoot(), 'build', 'Release', 'torchbridge.node');
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     return require(file) as Addon;

@@ -195,7 +195,8 @@ export function evaluate(model: Module, loader: BatchSource, criterion: Criterio
         tidy(() => {
           const out = amp ? autocast(inputs.device, amp, () => model.forward(inputs)) : model.forward(inputs);
           const loss = criterion(out, targets).to('float64').reshape([1]);
-          const correct = out.argmax(1).eq(targets).sum().to('float64').reshape([1]);
+          // outputs.max(1), as the reference does.
+          const correct = out.max(1).indices.eq(targets).sum().to('float64').reshape([1]);
           sums.copy_(sums.add(cat([loss, correct])));
         });
         inputs.dispose();
