@@ -257,7 +257,7 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
     history.push(report);
     reporter.line(`\nTest accuracy for AlexNet at epoch ${epoch + 1}: ${ev.accuracy.toFixed(2)}%`);
     reporter.line(`Epoch loss for AlexNet at epoch ${epoch + 1}: ${r.loss.toFixed(3)}`);
-    reporter.line(`(${report.trainImagesPerSecond.toFixed(1)} img/s training, ${report.evalImagesPerSecond.toFixed(1)} img/s evaluation on ${c.device})`);
+    reporter.line(`(${report.trainImagesPerSecond.toFixed(1)} img/s training, ${report.evalImagesPerSecond.toFixed(1)} img/s evaluation on ${trainLoader.device})`);
     control.onEpoch?.(report);
     startStep = 0;
     lossSum = 0;
