@@ -61,6 +61,18 @@ bool is_npu(const at::Tensor& t) {
 
 // ---------------------------------------------------------------- factories
 
+// What both factories check before allocating; returns the device to allocate on.
+c10::Device prepare_factory(std::optional<c10::Device> device_opt, std::optional<c10::Layout> layout,
+                            std::optional<bool> pin_memory) {
+  const auto device = checked_npu_device(device_opt);
+  TORCH_CHECK(
+      c10::layout_or_default(layout) == c10::Layout::Strided,
+      "npu (stand-in): only strided tensors are supported");
+  TORCH_CHECK(!c10::pinned_memory_or_default(pin_memory), "Only dense CPU tensors can be pinned");
+  maybe_initialise(device.index());
+  return device;
+}
+
 at::Tensor empty_memory_format(
     c10::IntArrayRef size,
     std::optional<c10::ScalarType> dtype,
@@ -68,12 +80,7 @@ at::Tensor empty_memory_format(
     std::optional<c10::Device> device_opt,
     std::optional<bool> pin_memory,
     std::optional<c10::MemoryFormat> memory_format) {
-  const auto device = checked_npu_device(device_opt);
-  TORCH_CHECK(
-      c10::layout_or_default(layout) == c10::Layout::Strided,
-      "npu (stand-in): only strided tensors are supported");
-  TORCH_CHECK(!c10::pinned_memory_or_default(pin_memory), "Only dense CPU tensors can be pinned");
-  maybe_initialise(device.index());
+  const auto device = prepare_factory(device_opt, layout, pin_memory);
   const c10::DeviceGuard guard(device);
   return at::detail::empty_generic(
       size, c10::GetAllocator(kNpu), c10::DispatchKeySet(c10::DispatchKey::PrivateUse1),
@@ -87,12 +94,7 @@ at::Tensor empty_strided(
     std::optional<c10::Layout> layout,
     std::optional<c10::Device> device_opt,
     std::optional<bool> pin_memory) {
-  const auto device = checked_npu_device(device_opt);
-  TORCH_CHECK(
-      c10::layout_or_default(layout) == c10::Layout::Strided,
-      "npu (stand-in): only strided tensors are supported");
-  TORCH_CHECK(!c10::pinned_memory_or_default(pin_memory), "Only dense CPU tensors can be pinned");
-  maybe_initialise(device.index());
+  const auto device = prepare_factory(device_opt, layout, pin_memory);
   const c10::DeviceGuard guard(device);
   return at::detail::empty_strided_generic(
       size, stride, c10::GetAllocator(kNpu), c10::DispatchKeySet(c10::DispatchKey::PrivateUse1),
