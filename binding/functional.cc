@@ -4,6 +4,7 @@
 
 #include "Tensor.h"
 #include "cpu_linear.h"
+#include "routes.h"
 
 namespace tb {
 
@@ -79,7 +80,9 @@ bool PoolInChannelsLast(const at::Tensor& x) {
          !x.is_contiguous(at::MemoryFormat::ChannelsLast);
 }
 
-// maxPool2d(x, kernel, stride, padding, dilation, ceilMode)
+// maxPool2d(x, kernel, stride, padding, dilation, ceilMode, route = 'auto'):
+// route 'aten' skips the choice above and calls ATen's max_pool2d_with_indices on
+// x as it is (the tests' reference for the channels_last route).
 Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   const char* op = "maxPool2d";
@@ -87,12 +90,22 @@ Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
   auto k = IntList(info[1], op, "kernelSize"), s = IntList(info[2], op, "stride"),
        p = IntList(info[3], op, "padding"), d = IntList(info[4], op, "dilation");
   bool ceil = TB_BOOL(info, 5, op);
+  std::string route = info.Length() < 7 || info[6].IsUndefined() ? "auto" : TB_STRING(info, 6, op);
+  TB_THROW_TYPE_IF(route != "auto" && route != "aten", env, "maxPool2d: route must be 'auto' or 'aten'");
   TB_TRY
+  if (route == "aten") {
+    auto y = std::get<0>(at::max_pool2d_with_indices(x, k, s, p, d, ceil));
+    CountRoute(Route::kMaxPoolAten);
+    return Tensor::Wrap(env, y);
+  }
   if (PoolInChannelsLast(x)) {
     auto y = at::max_pool2d(x.contiguous(at::MemoryFormat::ChannelsLast), k, s, p, d, ceil);
+    CountRoute(Route::kMaxPoolChannelsLast);
     return Tensor::Wrap(env, y.contiguous());
   }
-  return Tensor::Wrap(env, at::max_pool2d(x, k, s, p, d, ceil));
+  auto y = at::max_pool2d(x, k, s, p, d, ceil);
+  CountRoute(Route::kMaxPoolPlain);
+  return Tensor::Wrap(env, y);
   TB_CATCH(env, op)
 }
 
