@@ -28,6 +28,12 @@ export interface Closeness {
   atol: number;
 }
 
+/** A tensor's values as numbers: its typed array where that holds numbers (no copy into a JS array). */
+export function values(t: Tensor): ArrayLike<number> {
+  const d = t.data();
+  return d instanceof BigInt64Array ? Array.from(d, Number) : d;
+}
+
 /** The largest finite magnitude of a tensor's values (0 when none is finite). */
 export function scaleOf(values: ArrayLike<number>): number {
   let m = 0;
@@ -48,8 +54,8 @@ export function effectiveAtol(expected: ArrayLike<number>, { rtol = 1e-5, atol =
  * equals NaN), with atol scaled to the reference (see Tolerance.scaleAtol).
  */
 export function closeness(actual: Tensor, expected: Tensor, tol: Tolerance = {}): Closeness {
-  const a = actual.toArray();
-  const b = expected.toArray();
+  const a = values(actual);
+  const b = values(expected);
   if (a.length !== b.length) throw new Error(`closeness: ${a.length} values vs ${b.length}`);
   const rtol = tol.rtol ?? 1e-5;
   const atol = effectiveAtol(b, tol);
