@@ -15,11 +15,11 @@ std::optional<at::Tensor> OptTensor(const Napi::Value& v, const char* op) {
   return Tensor::From(v, op);
 }
 
-int64_t Reduction(Napi::Env env, const std::string& r) {
+int64_t Reduction(Napi::Env env, const std::string& r, const char* op) {
   if (r == "mean") return at::Reduction::Mean;
   if (r == "sum") return at::Reduction::Sum;
   if (r == "none") return at::Reduction::None;
-  throw Napi::TypeError::New(env, "Unknown reduction '" + r + "'");
+  throw Napi::TypeError::New(env, std::string(op) + ": Unknown reduction '" + r + "'");
 }
 
 // Whether some output of a convolution sees only padding: the kernel's reach,
@@ -192,7 +192,7 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   auto& x = Tensor::From(info[0], op);
   auto& y = Tensor::From(info[1], op);
   auto w = OptTensor(info[2], op);
-  auto red = Reduction(env, TB_STRING(info, 3, op));
+  auto red = Reduction(env, TB_STRING(info, 3, op), op);
   int64_t ignore = TB_NUMBER(info, 4, op).Int64Value();
   double smoothing = TB_NUMBER(info, 5, op);
   TB_TRY

@@ -69,7 +69,7 @@ export class SGD extends Optimizer<SGDParamGroup> {
         maximize: v.boolean(go.maximize ?? d.maximize, 'maximize'),
       };
       if (group.nesterov && (group.momentum <= 0 || group.dampening !== 0)) {
-        throw new TypeError('Nesterov momentum requires a momentum and zero dampening');
+        throw new TypeError('SGD: Nesterov momentum requires a momentum and zero dampening');
       }
       return group;
     });
