@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "Tensor.h"
+#include "routes.h"
 
 namespace tb {
 
@@ -77,9 +78,12 @@ bool Fusable(const at::Tensor& p, const at::Tensor& buf) {
 
 }  // namespace
 
-// step(start, end, lr, momentum, dampening, weightDecay, nesterov, maximize):
-// torch.optim.SGD's update for params [start, end). Uses ATen's fused SGD kernel
-// (one pass over memory, bit-identical to the per-tensor loop) where it applies.
+// step(start, end, lr, momentum, dampening, weightDecay, nesterov, maximize, fused = true):
+// torch.optim.SGD's update for params [start, end). With `fused`, ATen's fused SGD
+// kernel (one pass over memory) where it applies: bit-identical to the per-tensor
+// loop without momentum, and within float32 rounding with it (its vectorised
+// momentum update rounds differently, about 1 ulp). Otherwise the per-tensor loop,
+// op for op torch.optim.SGD's single-tensor path (Python's default on the CPU).
 Napi::Value SGD::Step(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   const char* op = "SGD.step";
@@ -89,6 +93,7 @@ Napi::Value SGD::Step(const Napi::CallbackInfo& info) {
   double lr = TB_NUMBER(info, 2, op), momentum = TB_NUMBER(info, 3, op), dampening = TB_NUMBER(info, 4, op),
          wd = TB_NUMBER(info, 5, op);
   bool nesterov = TB_BOOL(info, 6, op), maximize = TB_BOOL(info, 7, op);
+  bool allowFused = info.Length() < 9 || info[8].IsUndefined() || TB_BOOL(info, 8, op);
   TB_THROW_TYPE_IF(!(s >= 0 && e >= s && e <= params_.size()), env, "SGD.step: bad parameter range");
   TB_TRY
   at::NoGradGuard noGrad;
@@ -99,7 +104,7 @@ Napi::Value SGD::Step(const Napi::CallbackInfo& info) {
 
   // Fused: every param on one device, dense floats, and momentum buffers all
   // present or all absent (the kernel's is_first_step initialises them).
-  bool fused = true, anyBuf = false, allBuf = true;
+  bool fused = allowFused, anyBuf = false, allBuf = true;
   for (auto i : live) {
     fused = fused && Fusable(params_[i], state_[i]) && params_[i].device() == params_[live[0]].device();
     anyBuf = anyBuf || state_[i].defined();
@@ -117,8 +122,10 @@ Napi::Value SGD::Step(const Napi::CallbackInfo& info) {
       }
     }
     at::_fused_sgd_(ps, gs, bufs, wd, momentum, lr, dampening, nesterov, maximize, /*is_first_step=*/!anyBuf);
+    CountRoute(Route::kSgdFused);
     return env.Undefined();
   }
+  CountRoute(Route::kSgdPerTensor);
   for (auto i : live) {
     auto& p = params_[i];
     at::Tensor g = maximize ? -p.grad() : p.grad();

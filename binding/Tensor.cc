@@ -20,8 +20,8 @@ int64_t CpuBytes(const at::Tensor& t) {
 }
 
 at::TensorOptions Options(const Napi::CallbackInfo& info, size_t dtypeArg, const char* op) {
-  auto dtype = ParseDtype(info.Env(), TB_STRING(info, dtypeArg, op));
-  auto device = ParseDevice(info.Env(), TB_STRING(info, dtypeArg + 1, op));
+  auto dtype = ParseDtype(info.Env(), TB_STRING(info, dtypeArg, op), op);
+  auto device = ParseDevice(info.Env(), TB_STRING(info, dtypeArg + 1, op), op);
   return at::TensorOptions().dtype(dtype).device(device);
 }
 
@@ -30,8 +30,9 @@ bool IsScalar(const Napi::Value& v) { return v.IsNumber() || v.IsBoolean(); }
 // An integral number becomes an integer Scalar, as a Python int would, so that
 // int64 * 3 stays int64 (a double Scalar would promote it to float32); any
 // other number is a float, as in Python.
-at::Scalar ToScalar(const Napi::Value& v) {
+at::Scalar ToScalar(const Napi::Value& v, const char* op) {
   if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
+  TB_THROW_TYPE_IF(!v.IsNumber(), v.Env(), std::string(op) + ": expected a number or a boolean");
   double d = v.As<Napi::Number>().DoubleValue();
   if (std::trunc(d) == d && std::fabs(d) <= 9007199254740992.0) return at::Scalar(static_cast<int64_t>(d));
   return at::Scalar(d);
@@ -164,7 +165,7 @@ Napi::Value Tensor::Fill(const Napi::CallbackInfo& info) {
   if (kind == "zeros") return Wrap(env, at::zeros(shape, opts));
   if (kind == "ones") return Wrap(env, at::ones(shape, opts));
   if (kind == "empty") return Wrap(env, at::empty(shape, opts));
-  if (kind == "full") return Wrap(env, at::full(shape, ToScalar(info[4]), opts));
+  if (kind == "full") return Wrap(env, at::full(shape, ToScalar(info[4], kind.c_str()), opts));
   throw Napi::TypeError::New(env, "fill: unknown kind " + kind);
   TB_CATCH(env, kind.c_str())
 }
@@ -276,8 +277,8 @@ Napi::Value Tensor::To(const Napi::CallbackInfo& info) {
   auto& t = Get("to");
   TB_TRY
   at::Tensor r = t;
-  if (info[0].IsString()) r = r.to(ParseDevice(env, info[0].As<Napi::String>()));
-  if (info[1].IsString()) r = r.to(ParseDtype(env, info[1].As<Napi::String>()));
+  if (info[0].IsString()) r = r.to(ParseDevice(env, info[0].As<Napi::String>(), "to"));
+  if (info[1].IsString()) r = r.to(ParseDtype(env, info[1].As<Napi::String>(), "to"));
   if (info[2].IsString()) {
     auto fmt = info[2].As<Napi::String>().Utf8Value();
     r = r.contiguous(fmt == "channels_last" ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
@@ -342,7 +343,7 @@ static const std::unordered_map<std::string, UnaryFn>& UnaryOps() {
 Napi::Value Tensor::Unary(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto name = TB_STRING(info, 0, "unary");
-  auto& t = Get(name.c_str());
+  auto& t = Get(name.empty() ? "unary" : name.c_str());
   auto it = UnaryOps().find(name);
   TB_THROW_TYPE_IF(it == UnaryOps().end(), env, "unary: unknown op " + name);
   TB_TRY
@@ -354,12 +355,12 @@ Napi::Value Tensor::Unary(const Napi::CallbackInfo& info) {
 Napi::Value Tensor::Binary(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto name = TB_STRING(info, 0, "binary");
-  const char* op = name.c_str();
+  const char* op = name.empty() ? "binary" : name.c_str();  // errors name the op (the method when it is '')
   auto& a = Get(op);
   bool scalar = IsScalar(info[1]);
   at::Tensor b = scalar ? at::Tensor() : From(info[1], op);
-  at::Scalar s = scalar ? ToScalar(info[1]) : at::Scalar(0);
-  at::Scalar alpha = info[2].IsNumber() ? ToScalar(info[2]) : at::Scalar(1);
+  at::Scalar s = scalar ? ToScalar(info[1], op) : at::Scalar(0);
+  at::Scalar alpha = info[2].IsNumber() ? ToScalar(info[2], op) : at::Scalar(1);
   TB_TRY
   at::Tensor r;
   if (name == "add") r = scalar ? a.add(s, alpha) : a.add(b, alpha);
@@ -380,7 +381,7 @@ Napi::Value Tensor::Binary(const Napi::CallbackInfo& info) {
 Napi::Value Tensor::Reduce(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto name = TB_STRING(info, 0, "reduce");
-  const char* op = name.c_str();
+  const char* op = name.empty() ? "reduce" : name.c_str();  // errors name the op (the method when it is '')
   auto& t = Get(op);
   std::vector<int64_t> store;
   auto dims = OptDims(info[1], store, op);
@@ -404,7 +405,7 @@ Napi::Value Tensor::Reduce(const Napi::CallbackInfo& info) {
 Napi::Value Tensor::Shaped(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto name = TB_STRING(info, 0, "shaped");
-  const char* op = name.c_str();
+  const char* op = name.empty() ? "shaped" : name.c_str();  // errors name the op (the method when it is '')
   auto& t = Get(op);
   auto v = IntList(info[1], op, "sizes");
   TB_TRY
@@ -427,8 +428,8 @@ Napi::Value Tensor::Clamp(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto& t = Get("clamp");
   std::optional<at::Scalar> lo, hi;
-  if (info[0].IsNumber()) lo = ToScalar(info[0]);
-  if (info[1].IsNumber()) hi = ToScalar(info[1]);
+  if (info[0].IsNumber()) lo = ToScalar(info[0], "clamp");
+  if (info[1].IsNumber()) hi = ToScalar(info[1], "clamp");
   TB_TRY
   return Wrap(env, t.clamp(lo, hi));
   TB_CATCH(env, "clamp")
@@ -475,12 +476,12 @@ Napi::Value Tensor::Narrow(const Napi::CallbackInfo& info) {
 Napi::Value Tensor::InPlace(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto name = TB_STRING(info, 0, "inPlace");
-  const char* op = name.c_str();
+  const char* op = name.empty() ? "inPlace" : name.c_str();  // errors name the op (the method when it is '')
   auto& t = Get(op);
   TB_TRY
   if (name == "relu_") t.relu_();
   else if (name == "zero_") t.zero_();
-  else if (name == "fill_") t.fill_(ToScalar(info[1]));
+  else if (name == "fill_") t.fill_(ToScalar(info[1], op));
   else if (name == "uniform_") t.uniform_(TB_NUMBER(info, 1, op), TB_NUMBER(info, 2, op));
   else if (name == "normal_") t.normal_(TB_NUMBER(info, 1, op), TB_NUMBER(info, 2, op));
   else if (name == "copy_") t.copy_(From(info[1], op));

@@ -6,6 +6,7 @@
 #include "data.h"
 #include "device.h"
 #include "functional.h"
+#include "routes.h"
 #include "serialize.h"
 
 namespace tb {
@@ -26,6 +27,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSerialize(env, exports);
   InitDeviceFns(env, exports);
   InitAmp(env, exports);
+  InitRoutes(env, exports);
   return exports;
 }
 

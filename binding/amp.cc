@@ -15,8 +15,8 @@ namespace {
 Napi::Value AutocastEnter(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   const char* op = "autocast";
-  auto type = ParseDevice(env, TB_STRING(info, 0, op)).type();
-  auto dtype = ParseDtype(env, TB_STRING(info, 1, op));
+  auto type = ParseDevice(env, TB_STRING(info, 0, op), op).type();
+  auto dtype = ParseDtype(env, TB_STRING(info, 1, op), op);
   TB_THROW_TYPE_IF(dtype != at::kBFloat16 && dtype != at::kHalf, env, "autocast: dtype must be bfloat16 or float16");
   TB_TRY
   auto prev = Napi::Array::New(env, 2);
@@ -34,9 +34,9 @@ Napi::Value AutocastEnter(const Napi::CallbackInfo& info) {
 Napi::Value AutocastExit(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   const char* op = "autocast";
-  auto type = ParseDevice(env, TB_STRING(info, 0, op)).type();
+  auto type = ParseDevice(env, TB_STRING(info, 0, op), op).type();
   bool enabled = TB_BOOL(info, 1, op);
-  auto dtype = ParseDtype(env, TB_STRING(info, 2, op));
+  auto dtype = ParseDtype(env, TB_STRING(info, 2, op), op);
   TB_TRY
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
   at::autocast::set_autocast_enabled(type, enabled);

@@ -80,10 +80,11 @@ inline std::string StringArg(const Napi::CallbackInfo& info, size_t i, const std
 
 namespace tb {
 
-// Conversions shared by the wrappers (defined in convert.cc).
-at::ScalarType ParseDtype(Napi::Env env, const std::string& name);
+// Conversions shared by the wrappers (defined in convert.cc). With `op`, a bad
+// name's TypeError names the operation: "<op>: Unknown dtype 'x'".
+at::ScalarType ParseDtype(Napi::Env env, const std::string& name, const char* op = nullptr);
 std::string DtypeName(at::ScalarType t);
-c10::Device ParseDevice(Napi::Env env, const std::string& name);
+c10::Device ParseDevice(Napi::Env env, const std::string& name, const char* op = nullptr);
 std::string DeviceName(const c10::Device& d);
 std::vector<int64_t> IntList(const Napi::Value& v, const char* op, const char* what);
 std::vector<double> DoubleList(const Napi::Value& v, const char* op, const char* what);

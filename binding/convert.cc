@@ -13,10 +13,14 @@ const std::pair<const char*, at::ScalarType> kDtypes[] = {
 };
 }  // namespace
 
-at::ScalarType ParseDtype(Napi::Env env, const std::string& name) {
+namespace {
+std::string Prefix(const char* op) { return op ? std::string(op) + ": " : std::string(); }
+}  // namespace
+
+at::ScalarType ParseDtype(Napi::Env env, const std::string& name, const char* op) {
   for (auto& [n, t] : kDtypes)
     if (name == n) return t;
-  throw Napi::TypeError::New(env, "Unknown dtype '" + name + "'");
+  throw Napi::TypeError::New(env, Prefix(op) + "Unknown dtype '" + name + "'");
 }
 
 std::string DtypeName(at::ScalarType t) {
@@ -27,7 +31,7 @@ std::string DtypeName(at::ScalarType t) {
 
 // 'cpu', 'cuda', 'cuda:1', 'npu', 'npu:0'. npu is libtorch's PrivateUse1 backend,
 // which torch_npu registers.
-c10::Device ParseDevice(Napi::Env env, const std::string& name) {
+c10::Device ParseDevice(Napi::Env env, const std::string& name, const char* op) {
   auto colon = name.find(':');
   std::string type = name.substr(0, colon);
   int index = -1;
@@ -39,13 +43,13 @@ c10::Device ParseDevice(Napi::Env env, const std::string& name) {
     bool ok = !digits.empty() && digits.size() <= 9 && digits.find_first_not_of("0123456789") == std::string::npos;
     if (ok) index = std::stoi(digits);
     if (!ok || index > std::numeric_limits<c10::DeviceIndex>::max()) {
-      throw Napi::TypeError::New(env, "Invalid device '" + name + "'");
+      throw Napi::TypeError::New(env, Prefix(op) + "Invalid device '" + name + "'");
     }
   }
   if (type == "cpu") return c10::Device(c10::kCPU);
   if (type == "cuda") return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
   if (type == "npu") return c10::Device(c10::DeviceType::PrivateUse1, static_cast<c10::DeviceIndex>(index));
-  throw Napi::TypeError::New(env, "Unknown device '" + name + "'");
+  throw Napi::TypeError::New(env, Prefix(op) + "Unknown device '" + name + "'");
 }
 
 std::string DeviceName(const c10::Device& d) {

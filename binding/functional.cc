@@ -4,6 +4,7 @@
 
 #include "Tensor.h"
 #include "cpu_linear.h"
+#include "routes.h"
 
 namespace tb {
 
@@ -14,11 +15,11 @@ std::optional<at::Tensor> OptTensor(const Napi::Value& v, const char* op) {
   return Tensor::From(v, op);
 }
 
-int64_t Reduction(Napi::Env env, const std::string& r) {
+int64_t Reduction(Napi::Env env, const std::string& r, const char* op) {
   if (r == "mean") return at::Reduction::Mean;
   if (r == "sum") return at::Reduction::Sum;
   if (r == "none") return at::Reduction::None;
-  throw Napi::TypeError::New(env, "Unknown reduction '" + r + "'");
+  throw Napi::TypeError::New(env, std::string(op) + ": Unknown reduction '" + r + "'");
 }
 
 // Whether some output of a convolution sees only padding: the kernel's reach,
@@ -79,7 +80,9 @@ bool PoolInChannelsLast(const at::Tensor& x) {
          !x.is_contiguous(at::MemoryFormat::ChannelsLast);
 }
 
-// maxPool2d(x, kernel, stride, padding, dilation, ceilMode)
+// maxPool2d(x, kernel, stride, padding, dilation, ceilMode, route = 'auto'):
+// route 'aten' skips the choice above and calls ATen's max_pool2d_with_indices on
+// x as it is (the tests' reference for the channels_last route).
 Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   const char* op = "maxPool2d";
@@ -87,12 +90,22 @@ Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
   auto k = IntList(info[1], op, "kernelSize"), s = IntList(info[2], op, "stride"),
        p = IntList(info[3], op, "padding"), d = IntList(info[4], op, "dilation");
   bool ceil = TB_BOOL(info, 5, op);
+  std::string route = info.Length() < 7 || info[6].IsUndefined() ? "auto" : TB_STRING(info, 6, op);
+  TB_THROW_TYPE_IF(route != "auto" && route != "aten", env, "maxPool2d: route must be 'auto' or 'aten'");
   TB_TRY
+  if (route == "aten") {
+    auto y = std::get<0>(at::max_pool2d_with_indices(x, k, s, p, d, ceil));
+    CountRoute(Route::kMaxPoolAten);
+    return Tensor::Wrap(env, y);
+  }
   if (PoolInChannelsLast(x)) {
     auto y = at::max_pool2d(x.contiguous(at::MemoryFormat::ChannelsLast), k, s, p, d, ceil);
+    CountRoute(Route::kMaxPoolChannelsLast);
     return Tensor::Wrap(env, y.contiguous());
   }
-  return Tensor::Wrap(env, at::max_pool2d(x, k, s, p, d, ceil));
+  auto y = at::max_pool2d(x, k, s, p, d, ceil);
+  CountRoute(Route::kMaxPoolPlain);
+  return Tensor::Wrap(env, y);
   TB_CATCH(env, op)
 }
 
@@ -179,7 +192,7 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   auto& x = Tensor::From(info[0], op);
   auto& y = Tensor::From(info[1], op);
   auto w = OptTensor(info[2], op);
-  auto red = Reduction(env, TB_STRING(info, 3, op));
+  auto red = Reduction(env, TB_STRING(info, 3, op), op);
   int64_t ignore = TB_NUMBER(info, 4, op).Int64Value();
   double smoothing = TB_NUMBER(info, 5, op);
   TB_TRY

@@ -1,12 +1,15 @@
 // The CPU kernel choices made for speed: float32 Linear in oneDNN
 // (binding/cpu_linear.cc) agrees with at::linear to float32 rounding, and
 // maxPool2d's channels_last route (binding/functional.cc) gives bit for bit what
-// ATen's NCHW kernel gives, ties and NaN included.
+// ATen's NCHW kernel (at::max_pool2d_with_indices, called directly) gives, ties
+// and NaN included. The native route counters (src/routes.ts) show which route
+// each call took.
 import test from 'ava';
 import { backends } from '../src/device';
 import { linear, maxPool2d } from '../src/nn/functional';
-import { cat, CpuLinearKernel, getCpuLinearKernel, manualSeed, randint, randn, setCpuLinearKernel, tensor, Tensor } from '../src/tensor';
-import { assertClose, assertEqualTensors } from './helpers/compare';
+import { atenMaxPool2d, countRoutes, RouteCounts } from '../src/routes';
+import { CpuLinearKernel, getCpuLinearKernel, manualSeed, randint, randn, setCpuLinearKernel, tensor, Tensor } from '../src/tensor';
+import { assertClose, assertEqualTensors, closeness } from './helpers/compare';
 
 function leaf(t: Tensor): Tensor {
   const c = t.clone();
@@ -141,20 +144,35 @@ const pools: { name: string; k: [number, number]; s: [number, number]; p: [numbe
   { name: 'k3 s2 dilation 2 ceil mode', k: [3, 3], s: [2, 2], p: [0, 0], d: [2, 2], ceil: true },
 ];
 
+type Pool = (x: Tensor) => Tensor;
+interface PoolRun { y: Tensor; gx: Tensor; routes: RouteCounts }
+
+/** Forward (routes counted) and backward with a fixed non-uniform upstream gradient. */
+function poolRun(x: Tensor, pool: Pool): PoolRun {
+  const xl = leaf(x);
+  let y: Tensor | null = null;
+  const routes = countRoutes(() => {
+    y = pool(xl);
+  });
+  const out = y as unknown as Tensor;
+  manualSeed(4);
+  out.mul(randn(out.shape)).sum().backward();
+  return { y: out.detach(), gx: xl.grad!, routes };
+}
+
+const noRoutes: RouteCounts = { sgdFused: 0, sgdPerTensor: 0, maxPool2dChannelsLast: 0, maxPool2dPlain: 0, maxPool2dAten: 0 };
+const pooled = (c: typeof pools[number]): Pool => (u) => maxPool2d(u, c.k, c.s, c.p, c.d, c.ceil);
+const aten = (c: typeof pools[number]): Pool => (u) => new Tensor(atenMaxPool2d(u.raw, c.k, c.s, c.p, c.d, c.ceil));
+
 for (const c of pools) {
   test(`maxPool2d's channels_last route is bit for bit ATen's NCHW kernel, forward and backward: ${c.name}`, (t) => {
-    // 32 channels of width 15 take the channels_last route; 8-channel slices
-    // (fewer than 16 channels) take ATen's NCHW kernel, and serve as the reference.
+    // 32 channels of width 15 take the channels_last route; the reference is
+    // at::max_pool2d_with_indices on the same NCHW-contiguous input.
     const x = pooledInput([4, 32, 15, 15]);
-    const run = (slices: number) => {
-      const xl = leaf(x);
-      const parts = Array.from({ length: slices }, (_, i) => xl.narrow(1, (i * 32) / slices, 32 / slices));
-      const y = cat(parts.map((p) => maxPool2d(p, c.k, c.s, c.p, c.d, c.ceil)), 1);
-      manualSeed(4);
-      y.mul(randn(y.shape)).sum().backward();
-      return { y: y.detach(), gx: xl.grad! };
-    };
-    const fast = run(1), reference = run(4);
+    t.deepEqual(x.strides, [32 * 15 * 15, 15 * 15, 15, 1], 'the input is NCHW-contiguous');
+    const fast = poolRun(x, pooled(c)), reference = poolRun(x, aten(c));
+    t.deepEqual(fast.routes, { ...noRoutes, maxPool2dChannelsLast: 1 }, 'maxPool2d took the channels_last route');
+    t.deepEqual(reference.routes, { ...noRoutes, maxPool2dAten: 1 }, 'the reference ran ATen directly');
     const [, ch, h, w] = fast.y.shape;
     t.deepEqual(fast.y.strides, [ch * h * w, h * w, w, 1], 'handed back in NCHW');
     t.true(Array.from(reference.y.data() as Float32Array).some(Number.isNaN), 'the input has NaN in some windows');
@@ -162,3 +180,35 @@ for (const c of pools) {
     assertEqualTensors(t, fast.gx, reference.gx, 'grad of input');
   });
 }
+
+test('maxPool2d keeps ATen\'s plain route below 16 channels, at width 64 and for channels_last input', (t) => {
+  const c = pools[0];
+  const cases: [string, Tensor][] = [
+    ['8 channels', pooledInput([2, 8, 15, 15])],
+    ['width 64', pooledInput([1, 16, 4, 64])],
+    ['channels_last input', pooledInput([2, 32, 15, 15]).to({ memoryFormat: 'channels_last' })],
+  ];
+  for (const [name, x] of cases) {
+    const plain = poolRun(x, pooled(c)), reference = poolRun(x, aten(c));
+    t.deepEqual(plain.routes, { ...noRoutes, maxPool2dPlain: 1 }, `${name}: the plain route`);
+    assertEqualTensors(t, plain.y, reference.y, `${name}: output`);
+    assertEqualTensors(t, plain.gx, reference.gx, `${name}: grad of input`);
+  }
+});
+
+test('control: a max pool that keeps the last of tied maxima gives the same values, and the comparison rejects its gradient', (t) => {
+  // k2 s1 without padding: flipping the width maps the windows onto each other,
+  // so pooling the flipped input and flipping back scans each window backwards.
+  const c = pools[0];
+  const x = pooledInput([4, 32, 15, 15]);
+  const flip = (u: Tensor) => {
+    const n = u.shape[3];
+    return u.indexSelect(3, tensor(BigInt64Array.from({ length: n }, (_, i) => BigInt(n - 1 - i)), [n]));
+  };
+  const lastOfTies = poolRun(x, (u) => flip(aten(c)(flip(u))));
+  const reference = poolRun(x, aten(c));
+  assertEqualTensors(t, lastOfTies.y, reference.y, 'the same values');
+  const g = closeness(lastOfTies.gx, reference.gx, { rtol: 0, atol: 0 });
+  t.false(g.ok, 'the gradient goes elsewhere on ties, and the comparison sees it');
+  t.log(`${g.bad} of ${reference.gx.numel} gradient values differ`);
+});

@@ -5,6 +5,7 @@ import test from 'ava';
 import { crossEntropy } from '../src/nn/functional';
 import { Conv2d, LocalResponseNorm, Linear, MaxPool2d } from '../src/nn/layers';
 import { Module } from '../src/nn/module';
+import { SGD } from '../src/optim/sgd';
 import { Value } from '../src/serialize';
 import { DType, manualSeed, noGrad, rand, randint, randn, Tensor, tensor } from '../src/tensor';
 import { assertClose, closeness } from './helpers/compare';
@@ -23,7 +24,12 @@ interface Case {
   build: () => Built;
 }
 
+// float32: 1e-5 relative (atol 1e-6 at most, and 1e-5 of the tensor's largest
+// value: see Tolerance.scaleAtol). float64: 1e-10, which a float32 computation
+// (rounding about 6e-8 relative) cannot meet; the control below checks that.
 const tol = { rtol: 1e-5, atol: 1e-6 };
+const tol64 = { rtol: 1e-10, atol: 1e-12 };
+const tolFor = (dtype: DType) => (dtype === 'float64' ? tol64 : tol);
 
 function input(shape: number[], dtype: DType = 'float32'): Tensor {
   return randn(shape, { dtype, requiresGrad: true });
@@ -174,7 +180,30 @@ interface Ours {
 }
 
 const ours = new Map<string, Ours>();
+// The float64 cases computed again in float32 (same inputs and weights), results
+// cast back to float64: the comparison must reject them.
+const oursIn32 = new Map<string, Ours>();
 let reference: Record<string, Value> = {};
+
+/** The case's computation with its input, weights and upstream gradient cast to float32; results as float64. */
+function inFloat32(b: Built, gy: Tensor): Ours {
+  const x = b.x.detach().to('float32');
+  x.requiresGrad = true;
+  if (b.module) {
+    // Drop the float64 gradients (the results already hold them): SGD.zeroGrad sets them to none.
+    const params = b.module.parameters();
+    const clear = new SGD(params);
+    clear.zeroGrad();
+    clear.dispose();
+    toDtype(b.module, 'float32');
+  }
+  const y = b.run(x);
+  y.backward(gy.to('float32'));
+  const back = (u: Tensor | null) => u && u.to('float64');
+  const grads: Record<string, Tensor | null> = {};
+  for (const [k, p] of b.module?.namedParameters() ?? []) grads[k] = back(p.grad);
+  return { y: back(y.detach())!, gx: back(x.grad), grads };
+}
 
 test.before(async () => {
   const inputs: Record<string, Value> = {};
@@ -191,6 +220,7 @@ test.before(async () => {
       state[k] = p.detach();
     }
     ours.set(c.name, { y: y.detach(), gx: b.x.grad, grads });
+    if (b.x.dtype === 'float64') oursIn32.set(c.name, inFloat32(b, gy));
     inputs[c.name] = {
       ...b.config,
       x: b.x.detach(),
@@ -205,7 +235,7 @@ test.before(async () => {
 
 test.after.always(() => {
   disposeAll(reference);
-  for (const o of ours.values()) {
+  for (const o of [...ours.values(), ...oursIn32.values()]) {
     o.y.dispose();
     o.gx?.dispose();
     for (const g of Object.values(o.grads)) g?.dispose();
@@ -217,11 +247,12 @@ for (const c of cases) {
     const o = ours.get(c.name);
     const r = asRecord(reference[c.name], c.name);
     if (!o) return t.fail('no result');
-    assertClose(t, o.y, r.y as Tensor, 'output', tol);
-    assertClose(t, o.gx, r.gx as Tensor, 'grad of input', tol);
+    const want = tolFor((r.y as Tensor).dtype);
+    assertClose(t, o.y, r.y as Tensor, 'output', want);
+    assertClose(t, o.gx, r.gx as Tensor, 'grad of input', want);
     const refGrads = Object.keys(r).filter((k) => k.startsWith('g_')).map((k) => k.slice(2));
     t.deepEqual(Object.keys(o.grads).sort(), refGrads.sort(), 'the same parameters');
-    for (const k of refGrads) assertClose(t, o.grads[k], r[`g_${k}`] as Tensor, `grad of ${k}`, tol);
+    for (const k of refGrads) assertClose(t, o.grads[k], r[`g_${k}`] as Tensor, `grad of ${k}`, want);
   });
 }
 
@@ -234,5 +265,26 @@ test('the reference really differs from a perturbed result (the comparison can f
   // A 1e-4 relative error in the output must be caught.
   t.false(closeness(nudged, y, tol).ok);
   t.true(closeness(o.y, y, tol).ok);
-  nudged.dispose();
+  // On a tensor of scale 1e-3 too, where the fixed atol of 1e-6 let a 1e-4 (up to
+  // 1e-3) relative error through: atol is scaled to the tensor.
+  const small = y.mul(1e-3), smallNudged = small.mul(1 + 1e-4);
+  t.false(closeness(smallNudged, small, tol).ok, 'a 1e-4 relative error on a tensor of scale 1e-3 is caught');
+  t.true(closeness(smallNudged, small, { ...tol, scaleAtol: false }).ok, 'the fixed atol would have let it through');
+  for (const x of [nudged, small, smallNudged]) x.dispose();
+});
+
+test('the float64 comparison rejects the same cases computed in float32', (t) => {
+  t.deepEqual([...oursIn32.keys()], ['conv2d float64', 'linear float64', 'localResponseNorm float64']);
+  for (const [name, o] of oursIn32) {
+    const r = asRecord(reference[name]);
+    t.is((r.y as Tensor).dtype, 'float64');
+    // Each value computed in float32 fails the float64 tolerance somewhere...
+    t.false(closeness(o.y, r.y as Tensor, tol64).ok, `${name}: output in float32 passed the float64 check`);
+    t.false(closeness(o.gx!, r.gx as Tensor, tol64).ok, `${name}: grad of input in float32 passed the float64 check`);
+    for (const [k, g] of Object.entries(o.grads)) {
+      t.false(closeness(g!, r[`g_${k}`] as Tensor, tol64).ok, `${name}: grad of ${k} in float32 passed the float64 check`);
+    }
+    // ...and passes the float32 one: it is the same computation, only rounded to float32.
+    t.true(closeness(o.y, r.y as Tensor, tol).ok, `${name}: output in float32 within the float32 tolerance`);
+  }
 });

@@ -1,11 +1,16 @@
 // SGD and the lr schedulers against Python's torch.optim on the same
-// parameters and losses: test/python/optim_ref.py runs the same steps.
+// parameters and losses: test/python/optim_ref.py runs the same steps. Each SGD
+// case runs twice here: through ATen's fused kernel (the default) and through the
+// per-tensor loop (fused: false), which must equal Python's single-tensor SGD bit
+// for bit; the fused run must equal it too without momentum, and be within float32
+// rounding with momentum.
 import test from 'ava';
 import { SGD, SGDOptions } from '../src/optim/sgd';
+import { countRoutes, RouteCounts } from '../src/routes';
 import { CosineAnnealingLR, LRScheduler, OneCycleLR, OneCycleOptions, StepLR } from '../src/optim/lr_scheduler';
 import { Value } from '../src/serialize';
 import { manualSeed, randn, rand, Tensor, tidy } from '../src/tensor';
-import { assertClose, closeness } from './helpers/compare';
+import { assertClose, assertEqualTensors, closeness } from './helpers/compare';
 import { asRecord, asTensorValue, disposeAll, exchange } from './helpers/python';
 
 type PyKwargs = Record<string, number | boolean>;
@@ -90,13 +95,13 @@ function lossOf(params: Tensor[], p: Problem): Tensor {
   });
 }
 
-function makeSgd(params: Tensor[], groups: SgdCase['groups']): SGD {
+function makeSgd(params: Tensor[], groups: SgdCase['groups'], fused = true): SGD {
   let i = 0;
   return new SGD(groups.map(({ n, ...o }) => {
     const g = { params: params.slice(i, i + n), ...o };
     i += n;
     return g;
-  }));
+  }), { fused });
 }
 
 function step(params: Tensor[], opt: SGD, p: Problem, sched?: LRScheduler): void {
@@ -112,21 +117,55 @@ interface SgdResult {
   params: Tensor[];
   buffers: (Tensor | null)[];
   opt: SGD;
+  /** The native routes the steps took. */
+  routes: RouteCounts;
+  /** At c.resumeAt: a copy of the state dict and the parameters. */
+  stateAtResume?: Value;
+  paramsAtResume?: Tensor[];
 }
 
-function runSgd(c: SgdCase, p: Problem): SgdResult {
+interface RunOptions {
+  fused?: boolean;
+  /** A momentum bug, for the control: the buffers are dropped after every step. */
+  dropBuffers?: boolean;
+}
+
+const cloneValue = (x: Value): Value => x instanceof Tensor ? x.clone()
+  : Array.isArray(x) ? x.map(cloneValue)
+  : x !== null && typeof x === 'object' ? Object.fromEntries(Object.entries(x).map(([k, v]) => [k, cloneValue(v as Value)])) : x;
+
+function runSgd(c: SgdCase, p: Problem, { fused = true, dropBuffers = false }: RunOptions = {}): SgdResult {
   const params = p.init.map((t) => {
     const w = t.clone();
     w.requiresGrad = true;
     return w;
   });
-  const opt = makeSgd(params, c.groups);
+  const opt = makeSgd(params, c.groups, fused);
   const sched = c.oneCycle ? new OneCycleLR(opt, c.oneCycle.maxLr, c.oneCycle.options) : undefined;
-  for (let s = 0; s < c.steps; s++) step(params, opt, p, sched);
+  const r: Partial<SgdResult> = {};
+  const routes = countRoutes(() => {
+    for (let s = 1; s <= c.steps; s++) {
+      step(params, opt, p, sched);
+      if (dropBuffers) {
+        const sd = opt.stateDict();
+        opt.loadStateDict({ ...sd, state: {} });
+        for (const st of Object.values(sd.state)) st.momentum_buffer.dispose();
+      }
+      if (s === c.resumeAt) {
+        // stateDict() shares the live momentum buffers: copy them as of now.
+        r.stateAtResume = cloneValue(opt.stateDict() as unknown as Value);
+        r.paramsAtResume = params.map((w) => w.detach().clone());
+      }
+    }
+  });
   const sd = opt.stateDict();
   const buffers = params.map((_, i) => sd.state[String(i)]?.momentum_buffer ?? null);
-  return { params, buffers, opt };
+  return { ...r, params, buffers, opt, routes };
 }
+
+/** Whether any step of the case uses momentum (OneCycleLR cycles it in unless told not to). */
+const usesMomentum = (c: SgdCase) => c.groups.some((g) => (g.momentum ?? 0) > 0) ||
+  (c.oneCycle !== undefined && c.oneCycle.options.cycleMomentum !== false);
 
 // ---------------------------------------------------------------- schedules
 
@@ -222,6 +261,7 @@ function runSchedule(c: ScheduleCase): Trace {
 
 let problem: Problem;
 const oursSgd = new Map<string, SgdResult>();
+const oursPerTensor = new Map<string, SgdResult>();
 const oursSched = new Map<string, Trace>();
 let py: { sgd: Record<string, Value>; schedules: Record<string, Value> };
 
@@ -232,7 +272,10 @@ test.before(async () => {
     targets: shapes.map((s) => randn(s)),
     scales: shapes.map((s) => rand(s).add(0.5)),
   };
-  for (const c of sgdCases) oursSgd.set(c.name, runSgd(c, problem));
+  for (const c of sgdCases) {
+    oursSgd.set(c.name, runSgd(c, problem));
+    oursPerTensor.set(c.name, runSgd(c, problem, { fused: false }));
+  }
   for (const c of scheduleCases) oursSched.set(c.name, runSchedule(c));
 
   const sgdIn: Record<string, Value> = {};
@@ -242,6 +285,8 @@ test.before(async () => {
       groups: c.groups.map((g) => toPy(g)),
       ...(c.oneCycle ? { scheduler: { kind: 'onecycle', ...toPy({ maxLr: c.oneCycle.maxLr, ...c.oneCycle.options }) } } : {}),
       ...(c.resumeAt ? { resume_at: c.resumeAt } : {}),
+      // Our state dict (per-tensor run, Python's bits) at resume_at, for Python to finish from.
+      ...(c.resumeAt ? { ours_state: oursPerTensor.get(c.name)!.stateAtResume!, ours_params: oursPerTensor.get(c.name)!.paramsAtResume! } : {}),
     };
   }
   const schedIn: Record<string, Value> = {};
@@ -255,9 +300,11 @@ test.before(async () => {
 
 test.after.always(() => {
   disposeAll(py as unknown as Value);
-  for (const r of oursSgd.values()) {
+  for (const r of [...oursSgd.values(), ...oursPerTensor.values()]) {
     r.params.forEach((p) => p.dispose());
     r.buffers.forEach((b) => b?.dispose());
+    r.paramsAtResume?.forEach((p) => p.dispose());
+    if (r.stateAtResume) disposeAll(r.stateAtResume);
     r.opt.dispose();
   }
   for (const r of oursSched.values()) r.params.forEach((p) => p.dispose());
@@ -265,6 +312,17 @@ test.after.always(() => {
 });
 
 const weightTol = { rtol: 1e-6, atol: 1e-6 };
+// For checks that two results DIFFER: the fixed atol, not one scaled down to the tensor.
+const differTol = { ...weightTol, scaleAtol: false };
+// The fused kernel against the per-tensor loop where momentum makes them round
+// differently: the update (weights after minus before) to 1e-5 of its scale. The
+// measured difference is about 1e-7 of it; a momentum bug is O(1) (control below).
+const fusedTol = { rtol: 1e-5, atol: 1e-5 };
+
+/** Each parameter's update: after minus the initial value. */
+const updates = (r: SgdResult) => r.params.map((w, i) => w.detach().sub(problem.init[i]));
+/** Each SGD case steps every group once per step; a group's step is one native call. */
+const calls = (c: SgdCase) => c.steps * c.groups.length;
 
 for (const c of sgdCases) {
   test(`SGD ${c.name}: weights after ${c.steps} steps match torch.optim.SGD`, (t) => {
@@ -276,7 +334,7 @@ for (const c of sgdCases) {
     ours.params.forEach((p, i) => assertClose(t, p.detach(), refParams[i], `param ${i}`, weightTol));
     ours.params.forEach((p, i) => {
       // The weights really moved: a stale copy would be caught.
-      t.false(closeness(p, problem.init[i], weightTol).ok, `param ${i} changed`);
+      t.false(closeness(p, problem.init[i], differTol).ok, `param ${i} changed`);
     });
     refBuffers.forEach((b, i) => {
       if (b === null) t.is(ours.buffers[i], null, `no momentum buffer ${i}, as in PyTorch`);
@@ -297,6 +355,62 @@ for (const c of sgdCases) {
     });
   });
 }
+
+for (const c of sgdCases) {
+  test(`SGD ${c.name}: the per-tensor path (fused: false) equals torch.optim.SGD bit for bit`, (t) => {
+    const ours = oursPerTensor.get(c.name)!;
+    t.is(ours.routes.sgdPerTensor, calls(c), 'every step took the per-tensor loop');
+    t.is(ours.routes.sgdFused, 0, 'no step took the fused kernel');
+    const r = asRecord(py.sgd[c.name]);
+    (r.params as Tensor[]).forEach((ref, i) => assertEqualTensors(t, ours.params[i].detach(), ref, `param ${i}`));
+    (r.buffers as (Tensor | null)[]).forEach((b, i) => {
+      if (b === null) t.is(ours.buffers[i], null, `no momentum buffer ${i}, as in PyTorch`);
+      else assertEqualTensors(t, ours.buffers[i]!, b, `momentum buffer ${i}`);
+    });
+  });
+
+  const momentum = usesMomentum(c);
+  test(`SGD ${c.name}: the fused kernel equals the per-tensor path${momentum ? ' within float32 rounding (momentum)' : ' bit for bit'}`, (t) => {
+    const fused = oursSgd.get(c.name)!, loop = oursPerTensor.get(c.name)!;
+    t.is(fused.routes.sgdFused, calls(c), 'every step took the fused kernel');
+    t.is(fused.routes.sgdPerTensor, 0, 'no step took the per-tensor loop');
+    const a = updates(fused), b = updates(loop);
+    if (!momentum) {
+      fused.params.forEach((p, i) => assertEqualTensors(t, p.detach(), loop.params[i].detach(), `param ${i}`));
+      t.true(fused.buffers.every((x) => x === null) && loop.buffers.every((x) => x === null), 'no momentum buffers');
+    } else {
+      a.forEach((u, i) => {
+        const cl = closeness(u, b[i], fusedTol);
+        t.log(`param ${i}: update differs by at most ${cl.maxAbsDiff.toExponential(2)} (atol ${cl.atol.toExponential(2)})`);
+        assertClose(t, u, b[i], `update of param ${i}`, fusedTol);
+      });
+      fused.buffers.forEach((x, i) => assertClose(t, x, loop.buffers[i], `momentum buffer ${i}`, fusedTol));
+    }
+    for (const u of [...a, ...b]) u.dispose();
+  });
+}
+
+test('control: the fused-vs-per-tensor comparison rejects a momentum bug (buffers restarted every step)', (t) => {
+  for (const c of sgdCases.filter(usesMomentum)) {
+    const buggy = runSgd(c, problem, { dropBuffers: true });
+    const loop = oursPerTensor.get(c.name)!;
+    t.is(buggy.routes.sgdFused, calls(c));
+    const a = updates(buggy), b = updates(loop);
+    t.false(a.every((u, i) => closeness(u, b[i], fusedTol).ok), `${c.name}: the bug went unnoticed`);
+    for (const u of [...a, ...b, ...buggy.params]) u.dispose();
+    buggy.opt.dispose();
+  }
+});
+
+test('Python loads our SGD state dict and finishes exactly as from its own', (t) => {
+  const c = sgdCases.find((x) => x.resumeAt)!;
+  const r = asRecord(py.sgd[c.name]);
+  const final = r.params as Tensor[];
+  (r.resumed_from_ours as Tensor[]).forEach((p, i) => assertEqualTensors(t, p, final[i], `param ${i}`));
+  // Control: without our momentum buffers Python ends elsewhere, so the state was read.
+  t.false((r.resumed_without_state as Tensor[]).every((p, i) => closeness(p, final[i], differTol).ok),
+    'the loaded momentum buffers change the result');
+});
 
 test('SGD resumed from Python\'s optimizer state dict finishes like Python', (t) => {
   const c = sgdCases.find((x) => x.resumeAt)!;
@@ -319,7 +433,7 @@ test('SGD resumed from Python\'s optimizer state dict finishes like Python', (t)
   });
   const opt2 = makeSgd(fresh, c.groups);
   for (let s = c.resumeAt!; s < c.steps; s++) step(fresh, opt2, problem);
-  t.false(closeness(fresh[0], (r.params as Tensor[])[0], weightTol).ok, 'the loaded momentum changes the result');
+  t.false(closeness(fresh[0], (r.params as Tensor[])[0], differTol).ok, 'the loaded momentum changes the result');
   [...params, ...fresh].forEach((p) => p.dispose());
   opt.dispose();
   opt2.dispose();
@@ -336,7 +450,7 @@ test('OneCycleLR makes a momentum-0 SGD use momentum, as PyTorch does', (t) => {
   t.true(withM.buffers.every((b) => b !== null), 'momentum buffers exist');
   t.true(without.buffers.every((b) => b === null), 'no momentum buffers without cycling');
   // And the weights differ measurably because of it.
-  t.false(closeness(withM.params[0], without.params[0], weightTol).ok);
+  t.false(closeness(withM.params[0], without.params[0], differTol).ok);
 });
 
 function maxAbs(a: number[], b: Tensor): { max: number; at: number; n: number } {

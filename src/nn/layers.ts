@@ -1,6 +1,6 @@
 // The layers: each keeps PyTorch's constructor arguments, parameter names,
 // default initialisation and print text.
-import { ones, Tensor, zeros } from '../tensor';
+import { asTensor, ones, Tensor, zeros } from '../tensor';
 import * as v from '../validate';
 import * as F from './functional';
 import { kaimingUniformWeight, uniformBias } from './init';
@@ -40,7 +40,7 @@ export class Conv2d extends Module {
     this.dilation = v.pair(o.dilation ?? 1, 'dilation', 1);
     this.groups = v.integer(o.groups ?? 1, 'groups', 1);
     if (inChannels % this.groups || outChannels % this.groups) {
-      throw new TypeError(`Expected inChannels and outChannels divisible by groups but received ${inChannels}, ${outChannels} and groups ${this.groups}`);
+      throw new TypeError(`Conv2d: expected inChannels and outChannels divisible by groups but received ${inChannels}, ${outChannels} and groups ${this.groups}`);
     }
     const shape = [outChannels, inChannels / this.groups, ...this.kernelSize];
     this.weight = new Parameter(kaimingUniformWeight(shape));
@@ -255,7 +255,7 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    if (x.ndim !== 4) throw new TypeError(`BatchNorm2d: expected 4D input (got ${x.ndim}D input)`);
+    if (asTensor(x, 'input').ndim !== 4) throw new TypeError(`BatchNorm2d: expected 4D input (got ${x.ndim}D input)`);
     const useBatchStats = this.training || !this.trackRunningStats;
     if (this.training && this.num_batches_tracked) this.num_batches_tracked.copy_(this.num_batches_tracked.add(1));
     return F.batchNorm(x, this.running_mean, this.running_var, this.weight, this.bias, useBatchStats, this.momentum, this.eps);

@@ -1,7 +1,7 @@
 export { Optimizer } from './optimizer';
 export type { OptimizerStateDict, ParamGroup } from './optimizer';
 export { SGD } from './sgd';
-export type { SGDOptions, SGDParamGroup, SGDStateDict } from './sgd';
+export type { SGDConstructorOptions, SGDOptions, SGDParamGroup, SGDStateDict } from './sgd';
 export { Adam, AdamW } from './adam';
 export type { AdamOptions, AdamParamGroup } from './adam';
 export { CosineAnnealingLR, LRScheduler, OneCycleLR, StepLR } from './lr_scheduler';

@@ -117,7 +117,7 @@ export class OneCycleLR extends LRScheduler {
     const groups = optimizer.paramGroups;
     const perGroup = (x: unknown, name: string): number[] => {
       if (Array.isArray(x)) {
-        if (x.length !== groups.length) throw new TypeError(`expected ${groups.length} values for ${name}, got ${x.length}`);
+        if (x.length !== groups.length) throw new TypeError(`OneCycleLR: expected ${groups.length} values for ${name}, got ${x.length}`);
         return x.map((e, i) => v.number(e, `${name}[${i}]`, 0));
       }
       return groups.map(() => v.number(x, name, 0));

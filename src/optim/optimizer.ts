@@ -130,7 +130,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
       flat.push(...ps);
       this.paramGroups.push(makeGroup(go, ps));
     });
-    if (new Set(flat).size !== flat.length) throw new TypeError('some parameters appear in more than one parameter group');
+    if (new Set(flat).size !== flat.length) throw new TypeError(`${this.constructor.name}: some parameters appear in more than one parameter group`);
     this.flatParams.push(...flat);
     return flat;
   }

@@ -1,6 +1,7 @@
 // torch.optim.SGD: the same update, param groups whose hyper-parameters can be
 // read and written (schedulers do), and a state dict in PyTorch's layout.
 import { addon, RawSGD } from '../native';
+import '../routes'; // types step()'s `fused` argument
 import { Tensor } from '../tensor';
 import * as v from '../validate';
 import { Optimizer, OptimizerStateDict, ParamGroup } from './optimizer';
@@ -22,6 +23,17 @@ export interface SGDParamGroup extends ParamGroup {
   maximize: boolean;
 }
 
+export interface SGDConstructorOptions extends SGDOptions {
+  /**
+   * true (the default): ATen's fused kernel, one pass over memory, where it applies
+   * (dense float parameters on one device). Without momentum it is bit-identical
+   * to the per-tensor update; with momentum it differs by float32 rounding (about
+   * 1 ulp). false: the per-tensor loop, op for op torch.optim.SGD's single-tensor
+   * path, which Python uses on the CPU. Not part of the param groups or state dict.
+   */
+  fused?: boolean;
+}
+
 export interface SGDStateDict extends OptimizerStateDict {
   state: Record<string, { momentum_buffer: Tensor }>;
 }
@@ -30,11 +42,14 @@ const optionKeys = ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'm
 
 export class SGD extends Optimizer<SGDParamGroup> {
   readonly defaults: Required<SGDOptions>;
+  /** Whether step() uses ATen's fused kernel where it applies (see SGDConstructorOptions). */
+  readonly fused: boolean;
   protected readonly native: RawSGD;
 
-  constructor(params: Tensor[] | ({ params: Tensor[] } & SGDOptions)[], options: SGDOptions = {}) {
+  constructor(params: Tensor[] | ({ params: Tensor[] } & SGDOptions)[], options: SGDConstructorOptions = {}) {
     super();
-    const o = v.options(options, 'SGD options', optionKeys);
+    const o = v.options(options, 'SGD options', [...optionKeys, 'fused']);
+    this.fused = v.boolean(o.fused ?? true, 'fused');
     const d = (this.defaults = {
       lr: v.number(o.lr ?? 1e-3, 'lr', 0),
       momentum: v.number(o.momentum ?? 0, 'momentum', 0),
@@ -54,7 +69,7 @@ export class SGD extends Optimizer<SGDParamGroup> {
         maximize: v.boolean(go.maximize ?? d.maximize, 'maximize'),
       };
       if (group.nesterov && (group.momentum <= 0 || group.dampening !== 0)) {
-        throw new TypeError('Nesterov momentum requires a momentum and zero dampening');
+        throw new TypeError('SGD: Nesterov momentum requires a momentum and zero dampening');
       }
       return group;
     });
@@ -65,7 +80,7 @@ export class SGD extends Optimizer<SGDParamGroup> {
     this.paramGroups.forEach((g, i) => {
       const [s, e] = this.ranges[i];
       this.native.step(s, e, v.number(g.lr, 'lr', 0), v.number(g.momentum, 'momentum', 0), v.finite(g.dampening, 'dampening'),
-        v.number(g.weightDecay, 'weightDecay', 0), v.boolean(g.nesterov, 'nesterov'), v.boolean(g.maximize, 'maximize'));
+        v.number(g.weightDecay, 'weightDecay', 0), v.boolean(g.nesterov, 'nesterov'), v.boolean(g.maximize, 'maximize'), this.fused);
     });
   }
 

@@ -1,7 +1,12 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
 // Fuzz test: random and invalid calls into the public API (src/) and the raw
 // native addon, from a seeded PRNG. It proves that no call crashes the process:
-// each must end in a value or a JS exception.
+// each must end in a value or a JS exception. And that each exception is an
+// Error whose message names the operation (native: "<op>: <libtorch's message>")
+// or, for a TypeScript argument check, the argument at fault; only calls that
+// break JavaScript's own rules (a method called on the wrong object) may throw
+// the engine's errors. The run fails if an exception does not, or if more than 2%
+// of the calls could not even be built (the fuzzer would be testing nothing).
 //
 //   node dist/test/fuzz/fuzz.js --calls N [--seed S]
 //
@@ -30,6 +35,8 @@ interface Args {
   seed: number;
   log: string | null;
   selfTestAbort: number | null;
+  selfTestUnnamed: number | null;
+  selfTestUnbuilt: boolean;
 }
 
 function usage(message: string): never {
@@ -38,7 +45,9 @@ function usage(message: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { child: false, calls: 1000, seed: crypto.randomInt(0, 2 ** 31), log: null, selfTestAbort: null };
+  const args: Args = {
+    child: false, calls: 1000, seed: crypto.randomInt(0, 2 ** 31), log: null, selfTestAbort: null, selfTestUnnamed: null, selfTestUnbuilt: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => argv[++i] ?? usage(`${flag} needs a value`);
@@ -54,6 +63,10 @@ function parseArgs(argv: string[]): Args {
     else if (flag === '--log') args.log = value();
     // Proves the harness can fail: the child aborts itself at this call.
     else if (flag === '--self-test-abort') args.selfTestAbort = count();
+    // Proves the error check can fail: at this call the child throws an Error that names nothing.
+    else if (flag === '--self-test-unnamed') args.selfTestUnnamed = count();
+    // Proves the build check can fail: every call's arguments fail to build.
+    else if (flag === '--self-test-unbuilt') args.selfTestUnbuilt = true;
     else usage(`unknown argument '${flag}'`);
   }
   return args;
@@ -91,6 +104,8 @@ function parent(args: Args): number {
   const timeoutMs = Math.max(60_000, calls * 20);
   const childArgs = ['--child', '--seed', String(seed), '--calls', String(calls), '--log', log];
   if (args.selfTestAbort !== null) childArgs.push('--self-test-abort', String(args.selfTestAbort));
+  if (args.selfTestUnnamed !== null) childArgs.push('--self-test-unnamed', String(args.selfTestUnnamed));
+  if (args.selfTestUnbuilt) childArgs.push('--self-test-unbuilt');
   // --expose-gc lets the child force collections (finalizers racing dispose()).
   const command = [process.execPath, '--expose-gc', __filename, ...childArgs];
   const cap = addressSpaceCap();
@@ -105,7 +120,25 @@ function parent(args: Args): number {
   if (!timedOut && r.status === 0 && last.startsWith('done:')) {
     fs.rmSync(dir, { recursive: true, force: true });
     console.log(`fuzz: ${calls} calls, 0 crashes, seed ${seed}`);
-    return 0;
+    // done: N calls, T threw, U unnamed, B unbuilt
+    const m = /^done: (\d+) calls, (\d+) threw, (\d+) unnamed, (\d+) unbuilt$/.exec(last);
+    if (!m) {
+      console.log(`fuzz: FAILED: the child's last line is not a summary: ${last}; replay with --seed ${seed}`);
+      return 1;
+    }
+    const [threw, unnamed, unbuilt] = [Number(m[2]), Number(m[3]), Number(m[4])];
+    console.log(`fuzz: ${threw} of ${calls} calls threw, ${unnamed} errors without their operation's name, ` +
+      `${unbuilt} calls whose arguments failed to build`);
+    let ok = true;
+    if (unnamed > 0) {
+      console.log(`fuzz: FAILED: ${unnamed} errors did not name their operation (listed above); replay with --seed ${seed}`);
+      ok = false;
+    }
+    if (unbuilt > maxUnbuilt(calls)) {
+      console.log(`fuzz: FAILED: ${unbuilt} of ${calls} calls' arguments failed to build (at most ${maxUnbuilt(calls)} allowed); replay with --seed ${seed}`);
+      ok = false;
+    }
+    return ok ? 0 : 1;
   }
   const how = timedOut ? `timeout after ${timeoutMs / 1000} s`
     : r.signal ? `signal ${r.signal}`
@@ -122,6 +155,11 @@ function parent(args: Args): number {
   const made = /^\d+$/.test(at) ? Number(at) : calls;
   console.log(`fuzz: ${made} calls, 1 crashes, seed ${seed}`);
   return 1;
+}
+
+/** The most calls whose arguments may fail to build: 2% of them. */
+function maxUnbuilt(calls: number): number {
+  return Math.floor(calls * 0.02);
 }
 
 // ---------------------------------------------------------------------------
@@ -185,6 +223,40 @@ const POOL_SIZE = 32;
 interface Call {
   desc: string;
   run: () => unknown;
+  /**
+   * The call breaks JavaScript's own rules (a method on an object of another
+   * class, a class called without new): the engine's TypeError is the right
+   * answer, so it need only throw an Error.
+   */
+  misuse?: boolean;
+}
+
+// Errors the fuzzer itself plants (getters that throw, a throw inside tidy):
+// they must come back unchanged.
+const HARNESS_ERRORS = new Set(['evil getter', 'evil proxy', 'thrown inside']);
+// Messages that name what failed.
+const NAMED: RegExp[] = [
+  /^[A-Za-z_][\w.]*: \S/, // native: "<operation>: <libtorch's message>", and TypeScript's own "<op>: ..."
+  /^Expected .+ for .+ but received /, // TypeScript argument checks name the argument
+  /^Unknown option '.*' in [\w.[\] ]+; expected /, // an options object's unknown key
+  /^Error\(s\) in loading state_dict for \w+:/, // Module.loadStateDict, in Python's words
+  /^loaded state dict('s)? /, // Optimizer.loadStateDict
+  /^Tried to step \d+ times/, // OneCycleLR past its end, in Python's words
+  /^Device '[^']*' is not built into torchbridge/, // checkDevice
+];
+
+/** Why a thrown value does not say what failed, or null when it does. */
+function unnamedError(e: unknown, c: Call): string | null {
+  if (!(e instanceof Error)) return `threw ${typeof e} ${String(e).slice(0, 80)}, not an Error`;
+  if (typeof e.message !== 'string' || e.message.length === 0) return `${e.constructor.name} without a message`;
+  if (c.misuse || HARNESS_ERRORS.has(e.message) || NAMED.some((r) => r.test(e.message))) return null;
+  // V8's answer when a native method runs on an object that only pretends to be
+  // its class: the fuzzer's forged tensors (fakes) passed where a tensor goes.
+  if (e.message === 'Illegal invocation') return null;
+  // binding/device.cc's initDevice and synchronize parse the device without
+  // naming themselves (the other callers of ParseDevice pass their name).
+  if (/^addon\.(initDevice|synchronize)\.call/.test(c.desc) && /^(Unknown|Invalid) device '/.test(e.message)) return null;
+  return `${e.constructor.name}: ${e.message.slice(0, 200)}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -377,7 +449,7 @@ async function child(args: Args): Promise<void> {
       for (const [, b] of m.namedBuffers()) remember(b);
     }
     optims.push(label(new optim.SGD(modules[2].parameters(), { lr: 0.01, momentum: 0.9 }), 'SGD'),
-      label(new optim.SGD(modules[1].parameters(), { lr: 0.1 }), 'SGD'));
+      label(new optim.SGD(modules[1].parameters(), { lr: 0.1, fused: rng.chance(0.5) }), 'SGD'));
     owner.set(optims[0], modules[2]);
     owner.set(optims[1], modules[1]);
   }
@@ -400,6 +472,13 @@ async function child(args: Args): Promise<void> {
     label(new Proxy({}, { getPrototypeOf: () => RawTensor.prototype }), 'proxyPretendingRaw'),
   ];
   const plainObjects: Any[] = [{}, [], Object.create(null), new Date(0), new Map(), /x/];
+  // Set when the current call's arguments include a forged tensor: the library
+  // may then answer with the engine's TypeError (the object breaks JS's rules).
+  let forged = false;
+  const fake = (): Any => {
+    forged = true;
+    return rng.pick(fakes);
+  };
 
   // ---- generators --------------------------------------------------------------
 
@@ -468,7 +547,7 @@ async function child(args: Args): Promise<void> {
     const live = pool.filter((t) => !t.isDisposed);
     if (r < 0.75 && live.length) return rng.pick(live);
     if (r < 0.85 && pool.length) return rng.pick(pool);
-    if (r < 0.93) return rng.pick(fakes);
+    if (r < 0.93) return fake();
     return any(1);
   }
   /** A raw tensor argument: the handle behind a pool tensor, or something else. */
@@ -497,8 +576,12 @@ async function child(args: Args): Promise<void> {
       case 11: return rng.pick(plainObjects);
       case 12: return rng.pick([() => 1, Symbol('s'), 10n, process, Math]);
       case 13: return evil();
-      case 14: return rng.pick([...modules, ...optims, ...rawOptims, ...fakes].filter(Boolean));
-      default: return rng.pick(fakes);
+      case 14: {
+        const x = rng.pick([...modules, ...optims, ...rawOptims, ...fakes].filter(Boolean));
+        if (fakes.includes(x)) forged = true;
+        return x;
+      }
+      default: return fake();
     }
   }
 
@@ -517,9 +600,13 @@ async function child(args: Args): Promise<void> {
       rawOptims[0], optims[0], modules[0], pool[0], pool[0]?.raw]);
   }
 
-  const call = (desc: string, run: () => unknown): Call => ({ desc, run });
-  const invoke = (desc: string, self: Any, fn: Any, a: Any[]): Call =>
-    call(`${desc}.call(${show(self)}${a.map((x) => `, ${show(x)}`).join('')})`, () => Reflect.apply(fn, self, a));
+  const call = (desc: string, run: () => unknown, misuse = false): Call => ({ desc, run, misuse });
+  /** fn.call(self, ...a); misuse: see Call.misuse. */
+  const invoke = (desc: string, self: Any, fn: Any, a: Any[], misuse = false): Call =>
+    call(`${desc}.call(${show(self)}${a.map((x) => `, ${show(x)}`).join('')})`, () => Reflect.apply(fn, self, a), misuse);
+  // Whether `self` is a proper receiver: a public Tensor, or a raw one, that the fuzzer made.
+  const publicTensor = (x: Any) => x instanceof tb.Tensor && known.has(x);
+  const rawTensor = (x: Any) => x instanceof RawTensor && !(x instanceof tb.Tensor) && known.has(x);
 
   // A well-formed input for a module, so that calls reach deep into libtorch.
   function inputFor(m: Any): Any {
@@ -712,19 +799,20 @@ async function child(args: Args): Promise<void> {
 
   function publicMethod(): Call {
     const name = rng.pick(tensorMethods);
-    const self = thisFor(tensor());
-    return invoke(`Tensor.${name}`, self, (tb.Tensor.prototype as Any)[name], mangle(publicTensorArgs(name, self)));
+    const target = tensor(), self = thisFor(target);
+    return invoke(`Tensor.${name}`, self, (tb.Tensor.prototype as Any)[name], mangle(publicTensorArgs(name, self)),
+      self !== target || !publicTensor(self));
   }
 
   function publicAccessor(): Call {
     const name = rng.pick(['shape', 'dtype', 'device', 'ndim', 'numel', 'strides', 'isDisposed', 'requiresGrad', 'grad']);
-    const self = thisFor(tensor());
+    const target = tensor(), self = thisFor(target);
     if (name === 'requiresGrad' && rng.chance(0.5)) {
       const value = bool();
-      return call(`Tensor.requiresGrad = ${show(value)} on ${show(self)}`, () => { self.requiresGrad = value; });
+      return call(`Tensor.requiresGrad = ${show(value)} on ${show(self)}`, () => { self.requiresGrad = value; }, self !== target || !publicTensor(self));
     }
     const getter = Object.getOwnPropertyDescriptor(tb.Tensor.prototype, name)!.get!;
-    return invoke(`get Tensor.${name}`, self, getter, []);
+    return invoke(`get Tensor.${name}`, self, getter, [], self !== target || !publicTensor(self));
   }
 
   const rawMethods = ['shape', 'strides', 'dtype', 'device', 'isDisposed', 'dispose', 'data', 'item', 'to', 'requiresGrad',
@@ -732,8 +820,8 @@ async function child(args: Args): Promise<void> {
     'inPlace', 'setData'];
   function rawMethod(): Call {
     const name = rng.pick(rawMethods);
-    const self = thisFor(raw());
-    return invoke(`raw.${name}`, self, RawTensor.prototype[name], mangle(rawTensorArgs(name, self)));
+    const target = raw(), self = thisFor(target);
+    return invoke(`raw.${name}`, self, RawTensor.prototype[name], mangle(rawTensorArgs(name, self)), self !== target || !rawTensor(self));
   }
 
   function functional(): Call {
@@ -797,7 +885,10 @@ async function child(args: Args): Promise<void> {
           return loss;
         });
       }
-      case 3: return invoke(`${show(m)}.train`, thisFor(m), m.train, mangle([bool()]));
+      case 3: {
+        const self = thisFor(m);
+        return invoke(`${show(m)}.train`, self, m.train, mangle([bool()]), self !== m);
+      }
       case 4: return invoke(`${show(m)}.to`, m, m.to, mangle([device()]));
       case 5: return call(`${show(m)}.stateDict() and dispose`, () => { for (const t of Object.values(m.stateDict())) (t as Any).dispose(); });
       case 6: case 7: {
@@ -818,11 +909,14 @@ async function child(args: Args): Promise<void> {
           try {
             return m.loadStateDict(how === 'notObject' ? any(1) : dict, rng.chance(0.2) ? any(1) : { strict });
           } finally {
-            for (const t of Object.values(dict)) if (t instanceof tb.Tensor && !known.has(t)) t.dispose();
+            for (const t of Object.values(dict)) if (t instanceof tb.Tensor && !known.has(t) && !fakes.includes(t)) t.dispose();
           }
         });
       }
-      case 8: return invoke(`${show(m)}.toString`, thisFor(m), m.toString, []);
+      case 8: {
+        const self = thisFor(m);
+        return invoke(`${show(m)}.toString`, self, m.toString, [], self !== m);
+      }
       case 9: {
         // A new layer from random constructor arguments.
         const ctors: [string, () => Any[]][] = [
@@ -866,17 +960,24 @@ async function child(args: Args): Promise<void> {
       });
     }
     switch (rng.int(11)) {
-      case 0: case 1: return o ? invoke(`${show(o)}.step`, thisFor(o), o.step, []) : call('noop', () => 0);
-      case 2: return o ? invoke(`${show(o)}.zeroGrad`, thisFor(o), o.zeroGrad, mangle(rng.chance(0.5) ? [] : [bool()])) : call('noop', () => 0);
+      case 0: case 1: {
+        const self = thisFor(o);
+        return o ? invoke(`${show(o)}.step`, self, o.step, [], self !== o) : call('noop', () => 0);
+      }
+      case 2: {
+        const self = thisFor(o);
+        return o ? invoke(`${show(o)}.zeroGrad`, self, o.zeroGrad, mangle(rng.chance(0.5) ? [] : [bool()]), self !== o) : call('noop', () => 0);
+      }
       case 3: return o ? call(`${show(o)}.stateDict() and dispose`, () => {
-        for (const s of Object.values(o.stateDict().state)) (s as Any).momentum_buffer.dispose();
+        // SGD's momentum_buffer, Adam's exp_avg, exp_avg_sq, step...
+        for (const s of Object.values(o.stateDict().state)) for (const x of Object.values(s as Any)) if (x instanceof tb.Tensor) x.dispose();
       }) : call('noop', () => 0);
       case 4: {
         if (!o) return call('noop', () => 0);
         const how = rng.pick(['valid', 'wrongShape', 'notTensor', 'groups', 'params', 'junk']);
         return call(`${show(o)}.loadStateDict(${how})`, () => {
           const d: Any = o.stateDict();
-          const made = Object.values(d.state).map((s: Any) => s.momentum_buffer);
+          const made = Object.values(d.state).flatMap((s: Any) => Object.values(s).filter((x) => x instanceof tb.Tensor));
           const first = Object.keys(d.state)[0] ?? '0';
           if (how === 'wrongShape') d.state[first] = { momentum_buffer: tensor() };
           if (how === 'notTensor') d.state[first] = { momentum_buffer: any(1) };
@@ -886,7 +987,7 @@ async function child(args: Args): Promise<void> {
           try {
             return o.loadStateDict(d);
           } finally {
-            for (const t of made) t.dispose();
+            for (const t of made as Any[]) t.dispose();
           }
         });
       }
@@ -922,7 +1023,7 @@ async function child(args: Args): Promise<void> {
         // Autograd out of order: backward on a loss (maybe again), or on anything.
         const t = losses.length && rng.chance(0.7) ? rng.pick(losses) : tensor();
         const a = mangle(rng.chance(0.6) ? [] : [maybe(tensor), { retainGraph: bool() }]);
-        return invoke('Tensor.backward', t, tb.Tensor.prototype.backward, a);
+        return invoke('Tensor.backward', t, tb.Tensor.prototype.backward, a, !publicTensor(t));
       }
     }
   }
@@ -947,7 +1048,8 @@ async function child(args: Args): Promise<void> {
       ['dispose', () => []],
     ];
     const [name, gen] = rng.pick(methods);
-    return invoke(`rawSGD.${name}`, thisFor(o), RawSGD.prototype[name], mangle(gen()));
+    const self = thisFor(o);
+    return invoke(`rawSGD.${name}`, self, RawSGD.prototype[name], mangle(gen()), self !== o);
   }
 
   function rawParams(): Any {
@@ -974,7 +1076,8 @@ async function child(args: Args): Promise<void> {
       ['dispose', () => []],
     ];
     const [name, gen] = rng.pick(methods);
-    return invoke(`rawAdam.${name}`, rng.chance(0.9) ? thisFor(o) : rng.pick([...rawOptims, o]), RawAdam.prototype[name], mangle(gen()));
+    const self = rng.chance(0.9) ? thisFor(o) : rng.pick([...rawOptims, o]);
+    return invoke(`rawAdam.${name}`, self, RawAdam.prototype[name], mangle(gen()), self !== o);
   }
 
   // A saved file with a few bytes changed, or cut short: the loader must refuse it cleanly.
@@ -1074,7 +1177,14 @@ async function child(args: Args): Promise<void> {
       case 1: return invoke('addon.manualSeed', undefined, a.manualSeed, mangle([num()]));
       case 2: return invoke('tb.setNumThreads', undefined, tb.setNumThreads, mangle([rng.pick(THREADS)]));
       case 3: return invoke('addon.setNumThreads', undefined, a.setNumThreads, mangle([rng.pick(THREADS)]));
-      case 4: return call(`setNumThreads(${initialThreads}) (restore)`, () => tb.setNumThreads(initialThreads));
+      case 4: {
+        // The CPU Linear kernel, raw (any string, or anything) and public; or restore the thread count.
+        const r = rng.int(3);
+        if (r === 0) return call(`setNumThreads(${initialThreads}) (restore)`, () => tb.setNumThreads(initialThreads));
+        const kernel = rng.chance(0.8) ? rng.pick(['onednn', 'blas', 'mkl', '', 'ONEDNN']) : any(1);
+        return r === 1 ? invoke('addon.setCpuLinearKernel', undefined, a.setCpuLinearKernel, mangle([kernel]))
+          : invoke('tb.setCpuLinearKernel', undefined, tb.setCpuLinearKernel, mangle([kernel]));
+      }
       case 5: {
         const name = rng.pick(['backends', 'getNumThreads', 'cudaMemory', 'isGradEnabled', 'getRngState']);
         return invoke(`addon.${name}`, undefined, a[name], mangle([]));
@@ -1112,7 +1222,7 @@ async function child(args: Args): Promise<void> {
           if (how === 'async') return Promise.resolve(r);
           if (how === 'nested') return tb.tidy(() => r);
           return r;
-        }));
+        }), inner.misuse);
       }
       case 11: return invoke('tb.keep', undefined, tb.keep, [tensor()]);
       case 12: case 13: {
@@ -1137,7 +1247,7 @@ async function child(args: Args): Promise<void> {
           if (how === 'callSGD') return RawSGD(arg);
           const Sub: Any = class extends RawSGD {};
           return new Sub(arg);
-        });
+        }, true);
       }
       case 15: return rng.chance(0.3) ? workerCall() : call('gc()', () => gcFn?.());
       case 16: return call('drain running saves and loads', () => Promise.all(pending.splice(0)));
@@ -1147,7 +1257,7 @@ async function child(args: Args): Promise<void> {
         if (rng.chance(0.5) && amp?.autocast) {
           const inner = rng.pick([functional, publicMethod, moduleCall])();
           const dev = rng.chance(0.8) ? 'cpu' : rng.pick(DEVICES);
-          return call(`autocast(${show(dev)}, ${dt}: ${inner.desc})`, () => amp.autocast(dev, dt, () => inner.run()));
+          return call(`autocast(${show(dev)}, ${dt}: ${inner.desc})`, () => amp.autocast(dev, dt, () => inner.run()), inner.misuse);
         }
         if (typeof a.autocastEnter !== 'function') return invoke('tb.backends', undefined, tb.backends, []);
         return rng.chance(0.5)
@@ -1160,7 +1270,7 @@ async function child(args: Args): Promise<void> {
         const name = fromTensor ? rng.pick(rawMethods) : rng.pick(['step', 'zeroGrad', 'buffer', 'setBuffer', 'dispose']);
         const self = fromTensor ? rng.pick([...rawOptims, sgdAsRawTensor, sgdWithTensorProto].filter(Boolean)) : raw();
         const fn = (fromTensor ? RawTensor : RawSGD).prototype[name];
-        return invoke(`${fromTensor ? 'raw' : 'rawSGD'}.${name}`, self, fn, mangle([any(), any(), any()]));
+        return invoke(`${fromTensor ? 'raw' : 'rawSGD'}.${name}`, self, fn, mangle([any(), any(), any()]), true);
       }
       default: return call('refill pool', () => refill());
     }
@@ -1202,9 +1312,61 @@ async function child(args: Args): Promise<void> {
     });
   }
 
+  // Mixed precision: the raw kernels GradScaler uses (ampUnscale, ampUpdateScale),
+  // often with well-formed arguments so that they reach the kernels, and GradScaler.
+  const scalers: Any[] = [];
+  function ampCall(): Call {
+    const a = addon as Any;
+    const scalar = (dt: Any, value = 0) => temp(tb.full([], value, { dtype: dt }), 'S').raw;
+    switch (rng.int(8)) {
+      case 0: case 1: {
+        // ampUnscale(grads, foundInf, invScale): float32 scalars on the CPU for the last two.
+        const well = rng.chance(0.6);
+        const grads = well ? Array.from({ length: rng.int(4) }, () => made(smallShape(3), floatDtype(), { grad: false }).raw)
+          : rng.chance(0.7) ? Array.from({ length: rng.int(3) }, raw) : any(1);
+        const foundInf = well && rng.chance(0.9) ? scalar('float32') : raw();
+        const invScale = well && rng.chance(0.9) ? temp(tb.tensor(Float32Array.of(rng.pick([0.5, 1, 0, Infinity, NaN])), []), 'S').raw : raw();
+        return invoke('addon.ampUnscale', undefined, a.ampUnscale, mangle([grads, foundInf, invScale]));
+      }
+      case 2: case 3: {
+        // ampUpdateScale(scale, growthTracker, foundInf, growthFactor, backoffFactor, growthInterval)
+        const well = rng.chance(0.6);
+        const scale = well && rng.chance(0.9) ? temp(tb.full([], rng.pick([65536, 1, 0, Infinity])), 'S').raw : raw();
+        const tracker = well && rng.chance(0.9) ? scalar('int32', rng.range(0, 3)) : raw();
+        const foundInf = well && rng.chance(0.9) ? scalar('float32', rng.range(0, 1)) : raw();
+        return invoke('addon.ampUpdateScale', undefined, a.ampUpdateScale, mangle([scale, tracker, foundInf,
+          rng.pick([2, 1, 0.5, NaN, num()]), rng.pick([0.5, 0, 2, num()]), rng.chance(0.8) ? rng.range(1, 3) : size()]));
+      }
+      case 4: {
+        const opts = rng.chance(0.7) ? { initScale: rng.pick([2 ** 16, 1, 0, -1, NaN]), growthInterval: rng.pick([1, 2, 0, 1.5]),
+          ...(rng.chance(0.3) ? { backoffFactor: num(), growthFactor: num(), enabled: bool() } : {}) } : any(1);
+        const dev = rng.chance(0.8) ? 'cpu' : device();
+        return call(`new GradScaler(${show(dev)}, ${show(opts)})`, () => {
+          scalers.push(label(new amp.GradScaler(dev, opts), 'GradScaler'));
+          if (scalers.length > 3) scalers.shift().dispose();
+        });
+      }
+      default: {
+        // A GradScaler method, in any order: scale a loss, unscale_, step, update, state dicts.
+        const sc = scalers.length ? rng.pick(scalers) : null;
+        if (!sc) return call('noop', () => 0);
+        const o = optims.length && rng.chance(0.9) ? rng.pick(optims) : any(1);
+        const loss = losses.length && rng.chance(0.6) ? rng.pick(losses) : tensor();
+        const methods: [string, () => Any[]][] = [
+          ['scale', () => [loss]], ['unscale_', () => [o]], ['step', () => [o]], ['update', () => (rng.chance(0.8) ? [] : [num()])],
+          ['getScale', () => []], ['stateDict', () => []], ['dispose', () => []],
+          ['loadStateDict', () => [rng.chance(0.6) ? { scale: num(), _growth_tracker: rng.pick([0, 1, -1, 1.5]) } : any(1)]],
+        ];
+        const [name, gen] = rng.pick(methods);
+        const self = thisFor(sc);
+        return invoke(`${show(sc)}.${name}`, self, sc[name], mangle(gen()), self !== sc);
+      }
+    }
+  }
+
   const families: [number, () => Call][] = [
     [14, publicMethod], [5, publicAccessor], [14, rawMethod], [6, publicFactory], [6, rawFactory], [8, functional],
-    [8, rawFunctional], [10, moduleCall], [8, optimCall], [5, rawOptimCall], [5, serializeCall], [8, miscCall],
+    [8, rawFunctional], [10, moduleCall], [8, optimCall], [5, rawOptimCall], [5, serializeCall], [8, miscCall], [4, ampCall],
   ];
   const totalWeight = families.reduce((s, [w]) => s + w, 0);
   function nextCall(): Call {
@@ -1249,7 +1411,7 @@ async function child(args: Args): Promise<void> {
 
   // ---- the loop ----------------------------------------------------------------
 
-  let errors = 0;
+  let errors = 0, unnamed = 0, unbuilt = 0;
   const started = Date.now();
   log('start: building the pool');
   freshModules();
@@ -1261,19 +1423,29 @@ async function child(args: Args): Promise<void> {
     }
     // Building the arguments makes native calls too (fresh inputs), so it gets a line of its own.
     log(`${i}: (building the arguments)`);
+    forged = false;
     let c: Call;
     try {
+      if (args.selfTestUnbuilt) throw new Error('self-test: arguments that fail to build');
       c = nextCall();
     } catch (e) {
-      c = call(`(building the arguments failed: ${(e as Error).message})`, () => 0);
+      unbuilt++;
+      if (unbuilt <= 5) console.log(`fuzz: the arguments of call ${i} failed to build: ${(e as Error)?.message}`);
+      c = call(`(building the arguments failed: ${(e as Error)?.message})`, () => 0);
     }
+    if (args.selfTestUnnamed === i) c = call('self-test: an Error that names nothing', () => { throw new Error('something went wrong'); });
     log(`${i}: ${c.desc}`);
     try {
       let r = c.run();
       if (r && typeof (r as Any).then === 'function') r = await r;
       absorb(r);
-    } catch {
+    } catch (e) {
       errors++;
+      const why = unnamedError(e, forged ? { ...c, misuse: true } : c);
+      if (why !== null) {
+        unnamed++;
+        if (unnamed <= 20) console.log(`fuzz: ERROR WITHOUT ITS OPERATION'S NAME at call ${i}: ${c.desc} threw ${why}; replay with --seed ${args.seed}`);
+      }
     }
     for (const t of temps.splice(0)) if (!known.has(t)) t.dispose();
     if (i % 50 === 0) {
@@ -1286,12 +1458,16 @@ async function child(args: Args): Promise<void> {
   await Promise.all(pending.splice(0));
   for (const t of [...pool, ...losses]) t.dispose();
   for (const m of modules) m.dispose();
-  for (const o of [...optims, ...rawOptims]) o.dispose();
+  for (const o of [...optims, ...rawOptims, ...scalers]) o.dispose();
   tb.setNumThreads(initialThreads);
-  log(`done: ${args.calls} calls, ${errors} threw`);
+  log(`done: ${args.calls} calls, ${errors} threw, ${unnamed} unnamed, ${unbuilt} unbuilt`);
   fs.closeSync(logFd);
   fs.rmSync(workDir, { recursive: true, force: true });
-  if (standalone) console.log(`fuzz: ${args.calls} calls, 0 crashes, seed ${args.seed}`);
+  if (standalone) {
+    console.log(`fuzz: ${args.calls} calls, 0 crashes, seed ${args.seed}`);
+    console.log(`fuzz: ${errors} of ${args.calls} calls threw, ${unnamed} errors without their operation's name, ` +
+      `${unbuilt} calls whose arguments failed to build`);
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -3,8 +3,18 @@ import type { ExecutionContext } from 'ava';
 import { Tensor } from '../../src/tensor';
 
 export interface Tolerance {
+  /** Relative tolerance (default 1e-5). */
   rtol?: number;
+  /** Absolute tolerance (default 1e-6); with scaleAtol, the most it can be. */
   atol?: number;
+  /**
+   * true (the default): the absolute tolerance is min(atol, rtol * scale), where
+   * scale is the reference's largest finite magnitude, so that "rtol relative"
+   * holds for small tensors too (atol 1e-6 on values around 1e-3 would allow 1e-3
+   * relative). false: atol as given. Checks that two tensors DIFFER pass false, so
+   * that they need a difference above the fixed atol.
+   */
+  scaleAtol?: boolean;
 }
 
 export interface Closeness {
@@ -14,13 +24,41 @@ export interface Closeness {
   /** The worst element: its flat index, our value and the reference value. */
   worst: { index: number; actual: number; expected: number; diff: number } | null;
   maxAbsDiff: number;
+  /** The absolute tolerance that was applied. */
+  atol: number;
 }
 
-/** torch.allclose's test, |a - b| <= atol + rtol * |b|, element by element (NaN equals NaN). */
-export function closeness(actual: Tensor, expected: Tensor, { rtol = 1e-5, atol = 1e-6 }: Tolerance = {}): Closeness {
-  const a = actual.toArray();
-  const b = expected.toArray();
+/** A tensor's values as numbers: its typed array where that holds numbers (no copy into a JS array). */
+export function values(t: Tensor): ArrayLike<number> {
+  const d = t.data();
+  return d instanceof BigInt64Array ? Array.from(d, Number) : d;
+}
+
+/** The largest finite magnitude of a tensor's values (0 when none is finite). */
+export function scaleOf(values: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) {
+    const x = Math.abs(values[i]);
+    if (x > m && x !== Infinity) m = x;
+  }
+  return m;
+}
+
+/** The absolute tolerance closeness() uses for a reference with these values. */
+export function effectiveAtol(expected: ArrayLike<number>, { rtol = 1e-5, atol = 1e-6, scaleAtol = true }: Tolerance = {}): number {
+  return scaleAtol ? Math.min(atol, rtol * scaleOf(expected)) : atol;
+}
+
+/**
+ * torch.allclose's test, |a - b| <= atol + rtol * |b|, element by element (NaN
+ * equals NaN), with atol scaled to the reference (see Tolerance.scaleAtol).
+ */
+export function closeness(actual: Tensor, expected: Tensor, tol: Tolerance = {}): Closeness {
+  const a = values(actual);
+  const b = values(expected);
   if (a.length !== b.length) throw new Error(`closeness: ${a.length} values vs ${b.length}`);
+  const rtol = tol.rtol ?? 1e-5;
+  const atol = effectiveAtol(b, tol);
   let bad = 0;
   let maxAbsDiff = 0;
   let worst: Closeness['worst'] = null;
@@ -36,7 +74,7 @@ export function closeness(actual: Tensor, expected: Tensor, { rtol = 1e-5, atol 
       worst = { index: i, actual: a[i], expected: b[i], diff };
     }
   }
-  return { ok: bad === 0, bad, worst, maxAbsDiff };
+  return { ok: bad === 0, bad, worst, maxAbsDiff, atol };
 }
 
 /** Asserts same shape, same dtype and allclose values. */
@@ -54,7 +92,7 @@ export function assertClose(t: ExecutionContext, actual: Tensor | null | undefin
   t.is(actual.dtype, expected.dtype, `${label}: dtype`);
   if (actual.numel !== expected.numel) return;
   const c = closeness(actual, expected, tol);
-  t.true(c.ok, `${label}: ${c.bad} of ${actual.numel} values differ beyond rtol ${tol.rtol ?? 1e-5}, atol ${tol.atol ?? 1e-6}; ` +
+  t.true(c.ok, `${label}: ${c.bad} of ${actual.numel} values differ beyond rtol ${tol.rtol ?? 1e-5}, atol ${c.atol}; ` +
     `worst at ${c.worst?.index}: ${c.worst?.actual} vs ${c.worst?.expected}`);
 }
 

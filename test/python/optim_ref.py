@@ -3,12 +3,16 @@
 usage: optim_ref.py IN OUT
 
 IN (written by torchbridge's save) holds
-  sgd:       {name: {params, targets, scales, groups, steps, resume_at?}}
+  sgd:       {name: {params, targets, scales, groups, steps, resume_at?,
+             ours_state?, ours_params?}}
              each group is torch.optim.SGD keyword arguments plus "n", the
              number of consecutive params it takes. Every step is zero_grad,
              loss = sum(((p - t) ** 2 * s).sum()), backward, step. With
              "scheduler" ({"kind": "onecycle", **kwargs}) the scheduler steps
-             after every optimizer step.
+             after every optimizer step. ours_state / ours_params: torchbridge's
+             SGD state dict and parameters after resume_at steps; Python loads
+             them into a fresh SGD and finishes (resumed_from_ours), and finishes
+             from ours_params without the state too (resumed_without_state).
   schedules: {name: {kind, groups, kwargs, steps}}: lr and momentum of every
              param group after construction and after each scheduler step.
 OUT (torch.save) holds the same names with the results.
@@ -70,6 +74,18 @@ def run_sgd(c):
             out["state_at_resume"] = copy.deepcopy(opt.state_dict())
             out["params_at_resume"] = [p.detach().clone() for p in params]
     out["params"] = [p.detach() for p in params]
+    if "ours_state" in c:
+        assert not c.get("scheduler"), "resuming with a scheduler is not supported here"
+        for key, load in (("resumed_from_ours", True), ("resumed_without_state", False)):
+            params2 = [p.clone().requires_grad_(True) for p in c["ours_params"]]
+            opt2 = make_optimizer(params2, c["groups"])
+            if load:
+                opt2.load_state_dict(c["ours_state"])
+            for _ in range(c["resume_at"], c["steps"]):
+                opt2.zero_grad()
+                loss_of(params2, c["targets"], c["scales"]).backward()
+                opt2.step()
+            out[key] = [p.detach() for p in params2]
     out["buffers"] = [opt.state[p].get("momentum_buffer") if p in opt.state else None for p in params]
     out["state_dict"] = opt.state_dict()
     out["lrs"] = [g["lr"] for g in opt.param_groups]
