@@ -3,7 +3,6 @@
 // so do the weights after 4 train steps with SGD + OneCycleLR (dropout included:
 // both draw it from libtorch's generator in the same order).
 import test from 'ava';
-import * as path from 'node:path';
 import { AlexNetModel } from '../src/models/alexnet';
 import { crossEntropy } from '../src/nn/functional';
 import { OneCycleLR } from '../src/optim/lr_scheduler';
@@ -11,9 +10,9 @@ import { SGD } from '../src/optim/sgd';
 import { CIFAR10, DataLoader } from '../src/data';
 import { manualSeed, noGrad, Tensor, tidy } from '../src/tensor';
 import { closeness } from './helpers/compare';
-import { asRecord, asTensorValue, disposeAll, exchange, repoRoot } from './helpers/python';
+import { asRecord, asTensorValue, disposeAll, exchange } from './helpers/python';
+import { devData as data } from './helpers/data';
 
-const data = path.resolve(repoRoot, '..', 'shared', 'datasets', 'cifar10-dev');
 const SEED = 1234;
 
 test('AlexNetModel matches Python: eval logits and loss, then weights after 4 SGD + OneCycleLR steps', async (t) => {
