@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import { disposeValue, load } from '../src/serialize';
 import { Tensor } from '../src/tensor';
 import { pythonScript, repoRoot, runPython, tempDir } from './helpers/python';
+import { devData as data } from './helpers/data';
 
 const cli = path.join(repoRoot, 'dist', 'src', 'cli.js');
-const data = path.resolve(repoRoot, '..', 'shared', 'datasets', 'cifar10-dev');
 
 function run(args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 600_000 });
@@ -51,7 +51,7 @@ test('an unknown device is refused before training starts', (t) => {
   t.regex(r.stderr, /Expected device such as 'cpu'.* for device but received 'tpu'/);
 });
 
-test('train -> weights -> test round trip, readable by Python torch.load', (t) => {
+test('train -> weights -> test round trip, readable by Python torch.load', async (t) => {
   const dir = tempDir();
   try {
     const weights = path.join(dir, 'alexnet.pt');
@@ -72,11 +72,11 @@ test('train -> weights -> test round trip, readable by Python torch.load', (t) =
 
     const py = JSON.parse(runPython(pythonScript('load_weights.py'), [weights]).trim().split('\n').pop()!);
     t.is(py.params, 67_004_746, 'the Python model took every parameter');
-    return load(weights).then((sd) => {
-      const bias = ((sd as Record<string, Tensor>)['fc3.bias']).toArray();
-      t.is(Object.keys(sd as object).length, 16);
-      t.deepEqual(py.fc3_bias.map((x: number) => Math.fround(x)), bias);
-    });
+    // Awaited inside the try, so the folder is removed only after the load has read it.
+    const sd = (await load(weights)) as Record<string, Tensor>;
+    t.is(Object.keys(sd).length, 16);
+    t.deepEqual(py.fc3_bias.map((x: number) => Math.fround(x)), sd['fc3.bias'].toArray());
+    disposeValue(sd);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
