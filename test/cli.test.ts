@@ -20,7 +20,7 @@ test('--help lists every command and flag', (t) => {
   const r = run(['--help']);
   t.is(r.status, 0);
   for (const word of ['train', 'test', '--data', '--no-download', '--epochs', '--batch-size', '--device', '--seed', '--lr',
-    '--schedule-epochs', '--checkpoint', '--checkpoint-dir', '--resume', '--limit-train', '--limit-test', '--threads', '--cpu-linear', '--channels-last', '--bf16', '--fp16']) {
+    '--schedule-epochs', '--checkpoint', '--checkpoint-dir', '--checkpoint-every', '--log-every', '--resume', '--limit-train', '--limit-test', '--threads', '--cpu-linear', '--channels-last', '--bf16', '--fp16']) {
     t.true(r.stdout.includes(word), `help mentions ${word}`);
   }
 });
@@ -35,6 +35,9 @@ test('bad flags and values give a clear message and exit code 2', (t) => {
     [[], /Missing command/],
     [['test'], /test needs --checkpoint/],
     [['train', '--resume'], /--resume needs --checkpoint-dir/],
+    [['train', '--checkpoint-every', '0', '--checkpoint-dir', 'x'], /Expected positive integer for --checkpoint-every but received '0'/],
+    [['train', '--checkpoint-every', '5'], /--checkpoint-every needs --checkpoint-dir/],
+    [['train', '--log-every', '0'], /Expected positive integer for --log-every but received '0'/],
     [['train', '--cpu-linear', 'mkl'], /--cpu-linear must be onednn or blas but received 'mkl'/],
     [['train', '--epochs', '5', '--schedule-epochs', '2'], /--schedule-epochs \(2\) must be at least --epochs \(5\)/],
   ];
