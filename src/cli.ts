@@ -27,9 +27,11 @@ Options:
   --checkpoint <file>     train: save the trained weights here (PyTorch format);
                           test: the weights to evaluate
   --checkpoint-dir <dir>  Save a resumable checkpoint after every epoch (keeps the last two)
+  --checkpoint-every <n>  Also save one every n training steps, mid-epoch too (needs --checkpoint-dir)
   --resume                Continue from the newest checkpoint in --checkpoint-dir
   --limit-train <n>       Train on the first n images only
   --limit-test <n>        Evaluate on the first n images only
+  --log-every <n>         Print the mean training loss every n steps (default: ${defaultConfig.logEvery})
   --threads <n>           libtorch CPU threads (default: libtorch's choice)
   --cpu-linear <k>        float32 Linear on the CPU: onednn (default, faster) or blas
                           (at::linear, bit for bit Python PyTorch's numbers)
@@ -55,6 +57,8 @@ const options = {
   'schedule-epochs': { type: 'string' },
   checkpoint: { type: 'string' },
   'checkpoint-dir': { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  'log-every': { type: 'string' },
   resume: { type: 'boolean' },
   'limit-train': { type: 'string' },
   'limit-test': { type: 'string' },
@@ -110,6 +114,9 @@ export function parse(argv: string[]): { command: string | null; config: Partial
   set('scheduleEpochs', int('schedule-epochs', o['schedule-epochs'], 1));
   if (o.checkpoint !== undefined) config.checkpoint = path.resolve(o.checkpoint);
   if (o['checkpoint-dir'] !== undefined) config.checkpointDir = path.resolve(o['checkpoint-dir']);
+  set('checkpointEvery', int('checkpoint-every', o['checkpoint-every'], 1));
+  if (config.checkpointEvery != null && !o['checkpoint-dir']) throw new UsageError('--checkpoint-every needs --checkpoint-dir');
+  set('logEvery', int('log-every', o['log-every'], 1));
   if (o.resume) {
     if (!o['checkpoint-dir']) throw new UsageError('--resume needs --checkpoint-dir');
     config.resume = true;

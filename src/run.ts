@@ -41,6 +41,8 @@ export interface RunConfig {
   checkpoint: string | null;
   /** Save a resumable checkpoint after every epoch (and on stop) here. */
   checkpointDir: string | null;
+  /** Also save one every this many training steps (counted from the run's start), mid-epoch included; null: epoch ends only. */
+  checkpointEvery: number | null;
   /** Continue from the newest loadable checkpoint in checkpointDir. */
   resume: boolean;
   logEvery: number;
@@ -69,6 +71,7 @@ export const defaultConfig: RunConfig = {
   testLimit: null,
   checkpoint: null,
   checkpointDir: null,
+  checkpointEvery: null,
   resume: false,
   logEvery: 100,
   channelsLast: false,
@@ -115,6 +118,8 @@ export function resolveConfig(partial: Partial<RunConfig>): RunConfig {
   if (c.testLimit !== null) v.integer(c.testLimit, 'testLimit', 1);
   if (c.checkpoint !== null) v.string(c.checkpoint, 'checkpoint');
   if (c.checkpointDir !== null) v.string(c.checkpointDir, 'checkpointDir');
+  if (c.checkpointEvery !== null) v.integer(c.checkpointEvery, 'checkpointEvery', 1);
+  if (c.checkpointEvery !== null && c.checkpointDir === null) throw new TypeError('checkpointEvery needs checkpointDir');
   v.boolean(c.resume, 'resume');
   if (c.resume && c.checkpointDir === null) throw new TypeError('resume needs checkpointDir');
   v.integer(c.logEvery, 'logEvery', 1);
@@ -139,6 +144,38 @@ function skipping(loader: BatchSource, skip: number, map: (b: Batch) => Batch): 
         }
         yield map(b);
       }
+    },
+  };
+}
+
+/**
+ * The reporter for an epoch that trainEpoch runs in pieces (between mid-epoch
+ * checkpoints): one progress bar for the whole epoch, started by the first piece
+ * and ended by end(), not by each piece.
+ */
+function pieceReporter(reporter: Reporter): { reporter: Reporter; end: () => void } {
+  let open = false;
+  let resumed = false; // a later piece: its barStart and the catch-up barUpdate that follows are dropped
+  return {
+    reporter: {
+      line: (text) => reporter.line(text),
+      barStart: (total, desc) => {
+        if (open) {
+          resumed = true;
+          return;
+        }
+        open = true;
+        reporter.barStart(total, desc);
+      },
+      barUpdate: (n) => {
+        if (resumed) resumed = false;
+        else reporter.barUpdate(n);
+      },
+      barEnd: () => {},
+    },
+    end: () => {
+      if (open) reporter.barEnd();
+      open = false;
     },
   };
 }
@@ -233,26 +270,52 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
   };
 
   let checkpointFile: string | null = null;
+  const steps = trainLoader.length;
   for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
     const loaderState = trainLoader.state();
-    const source = skipping(trainLoader, startStep, c.channelsLast ? toChannelsLast : (b) => b);
-    let stopAt = -1;
-    const r = trainEpoch(model, source, criterion, optimizer, scheduler, epoch, {
-      logEvery: c.logEvery, reporter, startStep, lossSoFar: lossSum, autocast: c.autocast, scaler,
-      afterStep: (s) => {
-        if (control.shouldStop?.()) stopAt = s;
-        return stopAt >= 0;
-      },
-    });
-    if (r.stopped) {
-      checkpointFile = await checkpoint(epoch, stopAt + 1, loaderState, r.lossSum, c.checkpointDir ?? path.resolve('checkpoints'));
-      reporter.line(`Stopped after step ${stopAt + 1} of epoch ${epoch + 1}: saved ${checkpointFile}`);
-      return { epochs: history, stopped: true, checkpointFile };
+    // One pass over the epoch's batches, which trainEpoch may leave and re-enter
+    // (for a checkpoint mid-epoch): its break does not end this iterator.
+    const batches = skipping(trainLoader, startStep, c.channelsLast ? toChannelsLast : (b) => b)[Symbol.iterator]();
+    const source: BatchSource = { length: steps, [Symbol.iterator]: () => ({ next: () => batches.next() }) };
+    const bar = pieceReporter(reporter);
+    let step = startStep;
+    let sum = lossSum;
+    let trainSeconds = 0;
+    let trainImages = 0;
+    let r;
+    try {
+      for (;;) {
+        let stopAt = -1;
+        let save = false;
+        r = trainEpoch(model, source, criterion, optimizer, scheduler, epoch, {
+          logEvery: c.logEvery, reporter: bar.reporter, startStep: step, lossSoFar: sum, autocast: c.autocast, scaler,
+          afterStep: (s) => {
+            if (control.shouldStop?.()) stopAt = s;
+            else if (c.checkpointEvery !== null && s + 1 < steps && (epoch * steps + s + 1) % c.checkpointEvery === 0) save = true;
+            return stopAt >= 0 || save;
+          },
+        });
+        step += r.steps;
+        sum = r.lossSum;
+        trainSeconds += r.seconds;
+        trainImages += r.images;
+        if (r.stopped && stopAt >= 0) {
+          bar.end();
+          checkpointFile = await checkpoint(epoch, stopAt + 1, loaderState, r.lossSum, c.checkpointDir ?? path.resolve('checkpoints'));
+          reporter.line(`Stopped after step ${stopAt + 1} of epoch ${epoch + 1}: saved ${checkpointFile}`);
+          return { epochs: history, stopped: true, checkpointFile };
+        }
+        if (!save) break;
+        checkpointFile = (await checkpoint(epoch, step, loaderState, sum)) ?? checkpointFile;
+      }
+    } finally {
+      batches.return?.();
+      bar.end();
     }
     const ev = evaluate(model, c.channelsLast ? skipping(testLoader, 0, toChannelsLast) : testLoader, criterion, { reporter, autocast: c.autocast });
     const report: EpochReport = {
       epoch: epoch + 1, trainLoss: r.loss, accuracy: ev.accuracy, testLoss: ev.loss,
-      trainImagesPerSecond: r.images / r.seconds, evalImagesPerSecond: ev.total / ev.seconds, trainSeconds: r.seconds,
+      trainImagesPerSecond: trainImages / trainSeconds, evalImagesPerSecond: ev.total / ev.seconds, trainSeconds,
     };
     history.push(report);
     reporter.line(`\nTest accuracy for AlexNet at epoch ${epoch + 1}: ${ev.accuracy.toFixed(2)}%`);

@@ -99,6 +99,7 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
   model.train();
   const t0 = Date.now();
   let windowSum: Tensor | null = null; // loss sum since the last print
+  let windowSteps = 0; // logEvery, or fewer in the first window after a resume mid-window
   let epochSum = v.finite(o.lossSoFar ?? 0, 'lossSoFar');
   let step = startStep;
   let images = 0;
@@ -130,6 +131,7 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
         loss.dispose();
       }
       windowSum = sum;
+      windowSteps += 1;
       reporter.barUpdate(1);
       if ((step + 1) % logEvery === 0 || step + 1 === loader.length) {
         const total = windowSum.item();
@@ -137,8 +139,9 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
         windowSum.dispose();
         windowSum = null;
         if ((step + 1) % logEvery === 0) {
-          reporter.line(`[Epoch ${epoch + 1}, Iteration ${step + 1}] loss: ${(total / logEvery).toFixed(3)}`);
+          reporter.line(`[Epoch ${epoch + 1}, Iteration ${step + 1}] loss: ${(total / windowSteps).toFixed(3)}`);
         }
+        windowSteps = 0;
       }
       step += 1;
       if (afterStep?.(step - 1)) {

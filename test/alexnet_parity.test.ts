@@ -14,7 +14,6 @@
 // default run without weight decay) must fail the default comparison, and with
 // it the stricter one.
 import test from 'ava';
-import * as path from 'node:path';
 import { AlexNetModel } from '../src/models/alexnet';
 import { crossEntropy } from '../src/nn/functional';
 import { OneCycleLR } from '../src/optim/lr_scheduler';
@@ -22,9 +21,9 @@ import { SGD } from '../src/optim/sgd';
 import { CIFAR10, DataLoader } from '../src/data';
 import { manualSeed, noGrad, setCpuLinearKernel, Tensor, tidy } from '../src/tensor';
 import { closeness, Tolerance } from './helpers/compare';
-import { asRecord, asTensorValue, disposeAll, exchange, repoRoot } from './helpers/python';
+import { asRecord, asTensorValue, disposeAll, exchange } from './helpers/python';
+import { devData as data } from './helpers/data';
 
-const data = path.resolve(repoRoot, '..', 'shared', 'datasets', 'cifar10-dev');
 const SEED = 1234;
 // 1e-4 relative; atol at most 1e-6 and 1e-4 of the tensor's largest value.
 const tol: Tolerance = { rtol: 1e-4, atol: 1e-6 };

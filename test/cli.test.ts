@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import { disposeValue, load } from '../src/serialize';
 import { Tensor } from '../src/tensor';
 import { pythonScript, repoRoot, runPython, tempDir } from './helpers/python';
+import { devData as data } from './helpers/data';
 
 const cli = path.join(repoRoot, 'dist', 'src', 'cli.js');
-const data = path.resolve(repoRoot, '..', 'shared', 'datasets', 'cifar10-dev');
 
 function run(args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 600_000 });
@@ -20,7 +20,7 @@ test('--help lists every command and flag', (t) => {
   const r = run(['--help']);
   t.is(r.status, 0);
   for (const word of ['train', 'test', '--data', '--no-download', '--epochs', '--batch-size', '--device', '--seed', '--lr',
-    '--schedule-epochs', '--checkpoint', '--checkpoint-dir', '--resume', '--limit-train', '--limit-test', '--threads', '--cpu-linear', '--channels-last', '--bf16', '--fp16']) {
+    '--schedule-epochs', '--checkpoint', '--checkpoint-dir', '--checkpoint-every', '--log-every', '--resume', '--limit-train', '--limit-test', '--threads', '--cpu-linear', '--channels-last', '--bf16', '--fp16']) {
     t.true(r.stdout.includes(word), `help mentions ${word}`);
   }
 });
@@ -35,6 +35,9 @@ test('bad flags and values give a clear message and exit code 2', (t) => {
     [[], /Missing command/],
     [['test'], /test needs --checkpoint/],
     [['train', '--resume'], /--resume needs --checkpoint-dir/],
+    [['train', '--checkpoint-every', '0', '--checkpoint-dir', 'x'], /Expected positive integer for --checkpoint-every but received '0'/],
+    [['train', '--checkpoint-every', '5'], /--checkpoint-every needs --checkpoint-dir/],
+    [['train', '--log-every', '0'], /Expected positive integer for --log-every but received '0'/],
     [['train', '--cpu-linear', 'mkl'], /--cpu-linear must be onednn or blas but received 'mkl'/],
     [['train', '--epochs', '5', '--schedule-epochs', '2'], /--schedule-epochs \(2\) must be at least --epochs \(5\)/],
   ];
@@ -51,7 +54,7 @@ test('an unknown device is refused before training starts', (t) => {
   t.regex(r.stderr, /Expected device such as 'cpu'.* for device but received 'tpu'/);
 });
 
-test('train -> weights -> test round trip, readable by Python torch.load', (t) => {
+test('train -> weights -> test round trip, readable by Python torch.load', async (t) => {
   const dir = tempDir();
   try {
     const weights = path.join(dir, 'alexnet.pt');
@@ -72,11 +75,11 @@ test('train -> weights -> test round trip, readable by Python torch.load', (t) =
 
     const py = JSON.parse(runPython(pythonScript('load_weights.py'), [weights]).trim().split('\n').pop()!);
     t.is(py.params, 67_004_746, 'the Python model took every parameter');
-    return load(weights).then((sd) => {
-      const bias = ((sd as Record<string, Tensor>)['fc3.bias']).toArray();
-      t.is(Object.keys(sd as object).length, 16);
-      t.deepEqual(py.fc3_bias.map((x: number) => Math.fround(x)), bias);
-    });
+    // Awaited inside the try, so the folder is removed only after the load has read it.
+    const sd = (await load(weights)) as Record<string, Tensor>;
+    t.is(Object.keys(sd).length, 16);
+    t.deepEqual(py.fc3_bias.map((x: number) => Math.fround(x)), sd['fc3.bias'].toArray());
+    disposeValue(sd);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

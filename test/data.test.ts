@@ -9,17 +9,12 @@ import {
 } from '../src/data';
 import { IMAGE_BYTES, RECORD_BYTES } from '../src/data/layout';
 import { Tensor } from '../src/tensor';
-import { repoRoot, tempDir } from './helpers/python';
+import { devData } from './helpers/data';
+import { tempDir } from './helpers/python';
 
 const CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
-// The shared dev copy sits next to the repository (or inside it on some machines).
-const devRoot = [
-  process.env.TORCHBRIDGE_CIFAR10_DEV,
-  path.resolve(repoRoot, '..', 'shared', 'datasets', 'cifar10-dev'),
-  path.resolve(repoRoot, 'shared', 'datasets', 'cifar10-dev'),
-].find((p): p is string => !!p && fs.existsSync(path.join(p, 'cifar-10-batches-bin', 'test_batch.bin'))) ??
-  path.resolve(repoRoot, '..', 'shared', 'datasets', 'cifar10-dev');
+const devRoot = devData;
 const devDir = path.join(devRoot, 'cifar-10-batches-bin');
 
 let train: CIFAR10;

@@ -5,9 +5,8 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Trainer } from '../src/trainer';
 import { silentReporter } from '../src/train';
-import { repoRoot } from './helpers/python';
+import { devData as data } from './helpers/data';
 
-const data = path.resolve(repoRoot, '..', 'shared', 'datasets', 'cifar10-dev');
 
 test('the event loop stays free while training: p99 delay under 50 ms', async (t) => {
   const trainer = new Trainer({ data, download: false, epochs: 1, trainLimit: 512, testLimit: 100, batchSize: 64 }, silentReporter);

@@ -10,7 +10,6 @@
 // a short warm-up and cosine decay, label smoothing 0.1, no augmentation.
 // Seeds 0, 1, 2 give 32.2, 30.4, 32.2% (without label smoothing 30.3, 32.9, 30.1%).
 import test from 'ava';
-import * as path from 'node:path';
 import { CIFAR10, DataLoader } from '../src/data';
 import { AlexNetModel } from '../src/models/alexnet';
 import { crossEntropy } from '../src/nn/functional';
@@ -18,9 +17,8 @@ import { Adam } from '../src/optim/adam';
 import { OneCycleLR } from '../src/optim/lr_scheduler';
 import { manualSeed, Tensor } from '../src/tensor';
 import { evaluate, silentReporter, trainEpoch } from '../src/train';
-import { repoRoot } from './helpers/python';
+import { devData as data } from './helpers/data';
 
-const data = path.resolve(repoRoot, '..', 'shared', 'datasets', 'cifar10-dev');
 
 test('one epoch on 5,000 images learns: validation accuracy over 30%', async (t) => {
   manualSeed(0);

@@ -4,6 +4,7 @@ import { backends } from '../../src/device';
 import { repoRoot } from '../helpers/python';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { devData as devDataDir } from '../helpers/data';
 
 export function requireCuda(): void {
   const b = backends();
@@ -17,7 +18,7 @@ export function requireCuda(): void {
 
 /** The dev split (TORCHBRIDGE_DATA overrides); throws when it is not there. */
 export function devData(): string {
-  const dir = process.env.TORCHBRIDGE_DATA ?? path.resolve(repoRoot, '..', 'shared', 'datasets', 'cifar10-dev');
+  const dir = devDataDir;
   if (!fs.existsSync(dir)) throw new Error(`test:gpu needs the CIFAR-10 dev split at ${dir} (or set TORCHBRIDGE_DATA)`);
   return dir;
 }

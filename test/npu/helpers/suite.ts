@@ -7,9 +7,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { repoRoot } from '../../helpers/python';
+import { devData as dataRoot } from '../../helpers/data';
 import { buildNpu, NpuBuild, Route, runChild } from './build';
-
-const dataRoot = path.resolve(repoRoot, '..', 'shared', 'datasets', 'cifar10-dev');
 
 export function npuSuite(route: Route): void {
   let b: NpuBuild;
