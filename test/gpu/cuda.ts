@@ -1,9 +1,7 @@
 // Shared by the test:gpu suite: the CUDA check every file runs first. Nothing is
 // skipped: without CUDA every test fails with this message.
 import { backends } from '../../src/device';
-import { repoRoot } from '../helpers/python';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { devData as devDataDir } from '../helpers/data';
 
 export function requireCuda(): void {
