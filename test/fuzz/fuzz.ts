@@ -855,7 +855,7 @@ async function child(args: Args): Promise<void> {
     const fns: [string, () => Any[]][] = [
       ['conv2d', () => [raw(), raw(), maybe(raw), ints(), ints(), ints(), smallInt()]],
       ['linear', () => [raw(), raw(), maybe(raw)]],
-      ['maxPool2d', () => [raw(), ints(), ints(), ints(), ints(), bool()]],
+      ['maxPool2d', () => [raw(), ints(), ints(), ints(), ints(), bool(), ...(rng.chance(0.3) ? [rng.pick(['auto', 'aten', 'bogus', any(1)])] : [])]],
       ['avgPool2d', () => [raw(), ints(), ints(), ints(), bool(), bool()]],
       ['adaptiveAvgPool2d', () => [raw(), ints()]],
       ['dropout', () => [raw(), num(), bool(), bool()]],
@@ -866,6 +866,7 @@ async function child(args: Args): Promise<void> {
     const [name, gen] = rng.pick(fns);
     if (rng.chance(0.5)) {
       const a = structured(name).map((x) => (x instanceof tb.Tensor ? (x as Any).raw : x));
+      if (name === 'maxPool2d' && rng.chance(0.3)) a.push('aten'); // at::max_pool2d_with_indices directly
       // The addon takes int lists where the public API takes pairs; dropout's p etc. pass through.
       return invoke(`addon.functional.${name}`, undefined, (addon.functional as Any)[name], mangle(a));
     }
@@ -1040,8 +1041,9 @@ async function child(args: Args): Promise<void> {
       });
     }
     const methods: [string, () => Any[]][] = [
-      ['step', () => [rng.range(0, 2), rng.range(0, 4), num(), rng.pick([0, 0.9, num()]), rng.pick([0, num()]), rng.pick([0, num()]), bool(), bool()]],
-      ['step', () => [0, rng.range(1, 4), 0.1, rng.pick([0, 0.9]), 0, rng.pick([0, 1e-4]), false, rng.chance(0.2)]],
+      ['step', () => [rng.range(0, 2), rng.range(0, 4), num(), rng.pick([0, 0.9, num()]), rng.pick([0, num()]), rng.pick([0, num()]), bool(), bool(),
+        ...(rng.chance(0.3) ? [rng.chance(0.8) ? bool() : any(1)] : [])]],
+      ['step', () => [0, rng.range(1, 4), 0.1, rng.pick([0, 0.9]), 0, rng.pick([0, 1e-4]), false, rng.chance(0.2), rng.chance(0.5)]],
       ['zeroGrad', () => [bool()]],
       ['buffer', () => [smallInt()]],
       ['setBuffer', () => [smallInt(), maybe(raw)]],
@@ -1186,7 +1188,7 @@ async function child(args: Args): Promise<void> {
           : invoke('tb.setCpuLinearKernel', undefined, tb.setCpuLinearKernel, mangle([kernel]));
       }
       case 5: {
-        const name = rng.pick(['backends', 'getNumThreads', 'cudaMemory', 'isGradEnabled', 'getRngState']);
+        const name = rng.pick(['backends', 'getNumThreads', 'cudaMemory', 'isGradEnabled', 'getRngState', 'routeCounts']);
         return invoke(`addon.${name}`, undefined, a[name], mangle([]));
       }
       case 6: return invoke('addon.initDevice', undefined, a.initDevice, mangle([device()]));
