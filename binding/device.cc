@@ -54,7 +54,7 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
 Napi::Value InitDevice(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto name = TB_STRING(info, 0, "initDevice");
-  auto dev = ParseDevice(env, name);
+  auto dev = ParseDevice(env, name, "initDevice");
   TB_TRY
   if (dev.is_cuda()) {
     TORCH_CHECK(CudaUsable(), "CUDA is not available (built with CUDA: ",
@@ -80,7 +80,7 @@ Napi::Value InitDevice(const Napi::CallbackInfo& info) {
 // synchronize(device): waits for queued kernels (for timing).
 Napi::Value Synchronize(const Napi::CallbackInfo& info) {
   auto env = info.Env();
-  auto dev = ParseDevice(env, TB_STRING(info, 0, "synchronize"));
+  auto dev = ParseDevice(env, TB_STRING(info, 0, "synchronize"), "synchronize");
   TB_TRY
   if (dev.is_cuda()) at::detail::getCUDAHooks().deviceSynchronize(dev.has_index() ? dev.index() : 0);
   if (dev.is_privateuseone()) npu::Synchronize(dev.has_index() ? dev.index() : -1);

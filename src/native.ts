@@ -42,8 +42,9 @@ export interface RawTensorStatic {
 }
 
 export interface RawSGD {
+  /** fused false: the per-tensor loop even where ATen's fused kernel applies. */
   step(start: number, end: number, lr: number, momentum: number, dampening: number, weightDecay: number,
-    nesterov: boolean, maximize: boolean): void;
+    nesterov: boolean, maximize: boolean, fused: boolean): void;
   zeroGrad(setToNone: boolean): void;
   buffer(index: number): RawTensor | null;
   setBuffer(index: number, value: RawTensor | null): void;
@@ -62,7 +63,9 @@ export interface RawAdam {
 export interface RawFunctional {
   conv2d(x: RawTensor, w: RawTensor, b: RawTensor | null, stride: number[], padding: number[], dilation: number[], groups: number): RawTensor;
   linear(x: RawTensor, w: RawTensor, b: RawTensor | null): RawTensor;
-  maxPool2d(x: RawTensor, kernel: number[], stride: number[], padding: number[], dilation: number[], ceilMode: boolean): RawTensor;
+  /** route 'aten': ATen's max_pool2d_with_indices on x as it is, skipping the channels_last route. */
+  maxPool2d(x: RawTensor, kernel: number[], stride: number[], padding: number[], dilation: number[], ceilMode: boolean,
+    route?: 'auto' | 'aten'): RawTensor;
   avgPool2d(x: RawTensor, kernel: number[], stride: number[], padding: number[], ceilMode: boolean, countIncludePad: boolean): RawTensor;
   adaptiveAvgPool2d(x: RawTensor, outputSize: number[]): RawTensor;
   dropout(x: RawTensor, p: number, train: boolean, inplace: boolean): RawTensor;
@@ -71,6 +74,20 @@ export interface RawFunctional {
     bias: RawTensor | null, training: boolean, momentum: number, eps: number): RawTensor;
   crossEntropy(logits: RawTensor, target: RawTensor, weight: RawTensor | null, reduction: string,
     ignoreIndex: number, labelSmoothing: number): RawTensor;
+}
+
+/** Which branch the speed-motivated native code paths took (binding/routes.cc), per thread. */
+export interface RouteCounts {
+  /** SGD steps through ATen's fused kernel. */
+  sgdFused: number;
+  /** SGD steps through the per-tensor loop (torch.optim.SGD's single-tensor path). */
+  sgdPerTensor: number;
+  /** maxPool2d calls re-laid out to channels_last and handed back NCHW. */
+  maxPool2dChannelsLast: number;
+  /** maxPool2d calls that ran at::max_pool2d on the input as it came. */
+  maxPool2dPlain: number;
+  /** maxPool2d calls forced onto at::max_pool2d_with_indices (route 'aten'). */
+  maxPool2dAten: number;
 }
 
 export interface Backends {
@@ -116,6 +133,7 @@ export interface Addon {
     growthFactor: number, backoffFactor: number, growthInterval: number): void;
   setGradEnabled(flag: boolean): void;
   isGradEnabled(): boolean;
+  routeCounts(): RouteCounts;
 }
 
 // The package root: the nearest folder above this file with a package.json

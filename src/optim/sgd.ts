@@ -1,7 +1,6 @@
 // torch.optim.SGD: the same update, param groups whose hyper-parameters can be
 // read and written (schedulers do), and a state dict in PyTorch's layout.
 import { addon, RawSGD } from '../native';
-import '../routes'; // types step()'s `fused` argument
 import { Tensor } from '../tensor';
 import * as v from '../validate';
 import { Optimizer, OptimizerStateDict, ParamGroup } from './optimizer';

@@ -253,9 +253,6 @@ function unnamedError(e: unknown, c: Call): string | null {
   // V8's answer when a native method runs on an object that only pretends to be
   // its class: the fuzzer's forged tensors (fakes) passed where a tensor goes.
   if (e.message === 'Illegal invocation') return null;
-  // binding/device.cc's initDevice and synchronize parse the device without
-  // naming themselves (the other callers of ParseDevice pass their name).
-  if (/^addon\.(initDevice|synchronize)\.call/.test(c.desc) && /^(Unknown|Invalid) device '/.test(e.message)) return null;
   return `${e.constructor.name}: ${e.message.slice(0, 200)}`;
 }
 
