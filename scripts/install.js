@@ -229,8 +229,6 @@ function build(args) {
   const logPath = path.join(buildDir, 'build.log');
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const verb = clean ? 'rebuild' : 'compile';
-  // Stamped before building: after a failed build, the same config rebuilds incrementally.
-  fs.writeFileSync(stampPath, JSON.stringify(config, null, 2));
   const r = run(process.execPath, [cmakeJs, verb, '-O', buildDir, ...defs], { cwd: root });
   fs.writeFileSync(logPath, `${r.stdout}\n${r.stderr}`);
   if (r.status !== 0 || !fs.existsSync(addonPath)) {
@@ -240,6 +238,7 @@ function build(args) {
       'Check that libtorch matches this platform and compiler ABI',
     ]);
   }
+  fs.writeFileSync(stampPath, JSON.stringify(config, null, 2));
   console.log(`torchbridge: built ${addonPath.startsWith(root + path.sep) ? path.relative(root, addonPath) : addonPath}`);
   if (path.resolve(buildDir) !== path.join(root, 'build')) {
     console.log(`torchbridge: load it with TORCHBRIDGE_ADDON=${addonPath}`);
