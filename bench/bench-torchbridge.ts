@@ -24,7 +24,7 @@ async function measure(o: BenchOptions) {
   const { AlexNetModel, manualSeed, setNumThreads, getNumThreads, setCpuLinearKernel, getCpuLinearKernel, noGrad, tidy, optim, nn } = await import('../src');
   const { CIFAR10, DataLoader } = await import('../src/data');
   const { addon } = await import('../src/native');
-  const { useChannelsLast } = await import('../src/run');
+  const { useChannelsLast } = await import('../src/train');
   const { autocast, GradScaler } = await import('../src/amp');
   const amp = <T>(fn: () => T): T => (o.autocast ? autocast(o.device, o.autocast, fn) : fn());
   if (o.threads) setNumThreads(o.threads);

@@ -79,7 +79,9 @@ function main(): void {
 
   const tb = runJson(process.execPath, [path.join(__dirname, 'bench-torchbridge.js'), JSON.stringify(opts)]);
   log(`  torchbridge: ${tb.trainImagesPerSecond.toFixed(1)} train img/s, ${tb.evalImagesPerSecond.toFixed(1)} eval img/s`);
-  const env = { ...process.env, PYTHONPATH: [path.join(root, '.torch'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { torchPythonPath } = require(path.join(root, 'scripts', 'paths.js')) as { torchPythonPath(buildDir: string): string | null };
+  const env = { ...process.env, PYTHONPATH: [torchPythonPath(path.join(root, 'build')), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
   const py = runJson(process.env.PYTHON || 'python3', [path.join(root, 'bench', 'python_reference.py'), '--data', opts.data,
     '--device', opts.device, '--warmup', String(opts.warmup), '--iters', String(opts.iters), '--eval-iters', String(opts.evalIters),
     ...(opts.threads ? ['--threads', String(opts.threads)] : [])], env);

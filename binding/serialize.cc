@@ -136,9 +136,7 @@ void RunWithStack(size_t bytes, const std::function<void()>& fn) {
 }
 
 // Every nesting level costs at least one byte of pickle and under 256 bytes of stack.
-size_t StackFor(const std::vector<char>& file) {
-  caffe2::serialize::PyTorchStreamReader reader(
-      std::make_shared<caffe2::serialize::MemoryReadAdapter>(file.data(), static_cast<off_t>(file.size())));
+size_t StackFor(caffe2::serialize::PyTorchStreamReader& reader) {
   size_t pickle = reader.hasRecord("data.pkl") ? reader.getRecordSize("data.pkl") : 0;
   return (size_t{16} << 20) + 256 * pickle;
 }
@@ -253,8 +251,12 @@ class LoadWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       auto bytes = ReadAll(path_);
-      RunWithStack(StackFor(bytes), [&] {
-        auto value = LoadArchive(bytes);  // not torch::jit::pickle_load: see unpickle.cc
+      // One reader, which checks the archive before anything else reads it.
+      caffe2::serialize::PyTorchStreamReader reader(
+          std::make_shared<caffe2::serialize::MemoryReadAdapter>(bytes.data(), static_cast<off_t>(bytes.size())));
+      CheckArchive(reader, bytes.size());
+      RunWithStack(StackFor(reader), [&] {
+        auto value = LoadArchive(reader);  // not torch::jit::pickle_load: see unpickle.cc
         std::unordered_map<const void*, size_t> memo;
         // Refused values are destroyed here, where the stack is deep enough.
         TORCH_CHECK(Height(value, memo) <= kMaxDepth, "value nested deeper than ", kMaxDepth,

@@ -450,9 +450,25 @@ class Unpickler {
 
 }  // namespace
 
-c10::IValue LoadArchive(const std::vector<char>& file) {
-  caffe2::serialize::PyTorchStreamReader reader(
-      std::make_shared<caffe2::serialize::MemoryReadAdapter>(file.data(), static_cast<off_t>(file.size())));
+void CheckArchive(caffe2::serialize::PyTorchStreamReader& reader, size_t file_size) {
+  // Deflate makes at most 1032 bytes from one, so no record can hold more than this.
+  const size_t most = 1032 * file_size + (size_t{1} << 20);
+  for (const auto& name : reader.getAllRecords()) {
+    bool climbs = name.empty() || name[0] == '/' || name[0] == '\\' || (name.size() > 1 && name[1] == ':');
+    for (size_t start = 0; !climbs && start <= name.size();) {
+      size_t end = name.find_first_of("/\\", start);
+      if (end == std::string::npos) end = name.size();
+      climbs = name.compare(start, end - start, "..") == 0 && end - start == 2;
+      start = end + 1;
+    }
+    TORCH_CHECK(!climbs, "refusing archive record '", name, "': it points outside the archive");
+    size_t size = reader.getRecordSize(name);
+    TORCH_CHECK(size <= most, "refusing archive record '", name, "': it declares ", size, " bytes in a ", file_size,
+                "-byte file");
+  }
+}
+
+c10::IValue LoadArchive(caffe2::serialize::PyTorchStreamReader& reader) {
   if (reader.hasRecord("byteorder")) {
     auto [bytes, n] = reader.getRecord("byteorder");
     std::string order(static_cast<const char*>(bytes.get()), n);

@@ -6,31 +6,35 @@
 //
 // Flags: --data <dir> (default ~/.cache/torchbridge/cifar10, downloaded when
 // missing), --epochs <n> (5), --device <cpu|cuda|npu> (cpu), --seed <n> (0).
-import * as os from 'node:os';
-import * as path from 'node:path';
+// (In an app, import from 'torchbridge' and 'torchbridge/train'.)
 import { parseArgs } from 'node:util';
-import { AlexNetModel, manualSeed, nn, optim } from '../src';
-import { CIFAR10, DataLoader } from '../src/data';
-import { evaluate, trainEpoch } from '../src/train';
+import { AlexNetModel, data, manualSeed, nn, optim } from '../src';
+import { defaultConfig, evaluate, resolveConfig, trainEpoch } from '../src/train';
+
+const { CIFAR10, DataLoader } = data;
+
+/** A number when the text is one; otherwise the text, which resolveConfig then refuses by name. */
+const numberOr = (text: string) => (text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text) as number;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      data: { type: 'string', default: path.join(os.homedir(), '.cache', 'torchbridge', 'cifar10') },
+      data: { type: 'string', default: defaultConfig.data },
       epochs: { type: 'string', default: '5' },
       device: { type: 'string', default: 'cpu' },
       seed: { type: 'string', default: '0' },
     },
   });
-  const epochs = Number(values.epochs);
-  const device = values.device;
-  manualSeed(Number(values.seed));
+  // The library's own checks, with the flags' names: --epochs x is refused, not run for zero epochs.
+  const { data: root, epochs, device, seed } = resolveConfig(
+    { data: values.data, epochs: numberOr(values.epochs), device: values.device, seed: numberOr(values.seed) }, (k) => `--${k}`);
+  manualSeed(seed);
 
   // Data: RandomCrop(32, padding=4) + RandomHorizontalFlip + ToTensor + Normalize, batch 128
   // shuffled for training; ToTensor + Normalize, batch 100 in order for testing.
-  const trainset = await CIFAR10.create({ root: values.data, train: true, download: true });
-  const testset = await CIFAR10.create({ root: values.data, train: false, download: true });
-  const trainloader = new DataLoader(trainset, { batchSize: 128, shuffle: true, seed: Number(values.seed), device, augment: { padding: 4, flip: true } });
+  const trainset = await CIFAR10.create({ root, train: true, download: true });
+  const testset = await CIFAR10.create({ root, train: false, download: true });
+  const trainloader = new DataLoader(trainset, { batchSize: 128, shuffle: true, seed, device, augment: { padding: 4, flip: true } });
   const testloader = new DataLoader(testset, { batchSize: 100, shuffle: false, device });
 
   const net = new AlexNetModel().to(device);

@@ -5,16 +5,22 @@
 // libtorch comes from, in this order:
 //   1. LIBTORCH or TORCH_INSTALL_PREFIX: a libtorch folder (official archive, a pip torch's torch/ folder)
 //   2. the torch package of the python3 on PATH
-//   3. `pip install torch==<pinned>` into .torch/ inside the project (git-ignored)
+//   3. `pip install torch==<pinned>` into the per-user cache
+//      (~/.cache/torchbridge/libtorch-<version>-<cpu|cuda>), shared by every app and clone
+//
+// A built addon is cached there too, by a hash of its sources and build inputs,
+// so a second app on the machine copies it instead of compiling again.
 'use strict';
 
 const { spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
+const { cacheDir } = require('./paths');
 
 const root = path.resolve(__dirname, '..');
-const localTorch = path.join(root, '.torch');
-const torchVersion = require('../package.json').torchbridge.torchVersion;
+const pkg = require('../package.json');
+const torchVersion = pkg.torchbridge.torchVersion;
 const python = process.env.PYTHON || 'python3';
 
 class InstallError extends Error {
@@ -76,7 +82,7 @@ function isLibtorch(dir) {
   return dir && fs.existsSync(path.join(dir, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'));
 }
 
-function findLibtorch() {
+function findLibtorch(device) {
   const tried = [];
   for (const name of ['LIBTORCH', 'TORCH_INSTALL_PREFIX']) {
     const dir = process.env[name];
@@ -93,14 +99,28 @@ function findLibtorch() {
   if (sys && isLibtorch(sys.prefix)) return { prefix: sys.prefix, source: `${python} (torch ${sys.version})` };
   tried.push(`${python}: no torch package`);
 
-  const local = pythonTorch(localTorch);
-  if (local && isLibtorch(local.prefix)) return { prefix: local.prefix, source: `.torch (torch ${local.version})` };
+  // One pip install per user, version and variant: every app and clone shares it.
+  const variant = device === 'cuda' ? 'cuda' : 'cpu';
+  const cached = path.join(cacheDir(), `libtorch-${torchVersion}-${variant}`);
+  const have = fs.existsSync(cached) && pythonTorch(cached);
+  if (have && isLibtorch(have.prefix)) return { prefix: have.prefix, source: `the cache, ${cached} (torch ${have.version})` };
 
-  console.log(`torchbridge: installing torch==${torchVersion} into .torch/ with pip`);
+  // Installed under a temporary name and renamed, so a failed or concurrent install never leaves half a torch.
+  const staging = `${cached}.tmp-${process.pid}`;
+  console.log(`torchbridge: installing torch==${torchVersion} into ${cached} with pip (once per user)`);
+  fs.mkdirSync(path.dirname(cached), { recursive: true });
   const pip = run(python, ['-m', 'pip', 'install', '--quiet', '--retries', '0', '--timeout', '2',
-    '--no-warn-script-location', '--target', localTorch, `torch==${torchVersion}`], { stdio: 'inherit' });
-  const fresh = pip.status === 0 && pythonTorch(localTorch);
-  if (fresh && isLibtorch(fresh.prefix)) return { prefix: fresh.prefix, source: `.torch (torch ${fresh.version})` };
+    '--no-warn-script-location', '--target', staging, `torch==${torchVersion}`], { stdio: 'inherit' });
+  if (pip.status === 0) {
+    try {
+      fs.renameSync(staging, cached);
+    } catch (e) {
+      if (!fs.existsSync(cached)) throw e; // another install finished first: use that one
+    }
+  }
+  fs.rmSync(staging, { recursive: true, force: true });
+  const fresh = pip.status === 0 && pythonTorch(cached);
+  if (fresh && isLibtorch(fresh.prefix)) return { prefix: fresh.prefix, source: `the cache, ${cached} (torch ${fresh.version})` };
   tried.push(`pip install torch==${torchVersion}: failed`);
 
   throw new InstallError(`libtorch was not found (${tried.join('; ')})`, [
@@ -193,7 +213,7 @@ function findTorchNpu(torch) {
 }
 
 function build(args) {
-  const torch = findLibtorch();
+  const torch = findLibtorch(args.device);
   const hasCuda = fs.existsSync(path.join(torch.prefix, 'lib', 'libtorch_cuda.so'));
   if (args.device === 'cuda' && !hasCuda) {
     throw new InstallError(`--device cuda needs a CUDA build of libtorch, but ${torch.prefix} (${torch.source}) is CPU-only`, [
@@ -210,6 +230,15 @@ function build(args) {
   // A changed device or libtorch needs a clean configure; otherwise build incrementally.
   let clean = args.force || !fs.existsSync(stampPath);
   if (!clean) clean = fs.readFileSync(stampPath, 'utf8') !== JSON.stringify(config, null, 2);
+
+  const cachedAddon = path.join(cacheDir(), 'addons', addonKey(config), 'torchbridge.node');
+  if (!args.force && fs.existsSync(cachedAddon)) {
+    copyAtomic(cachedAddon, addonPath);
+    fs.writeFileSync(stampPath, JSON.stringify(config, null, 2));
+    console.log(`torchbridge: using the addon built before from these sources for ${args.device} against libtorch from ${torch.source}`);
+    console.log(`torchbridge: copied ${cachedAddon} (npm run build:native compiles it again)`);
+    return;
+  }
 
   console.log(`torchbridge: building the addon for ${args.device} against libtorch from ${torch.source}`);
   const defs = [
@@ -239,10 +268,39 @@ function build(args) {
     ]);
   }
   fs.writeFileSync(stampPath, JSON.stringify(config, null, 2));
+  try {
+    copyAtomic(addonPath, cachedAddon);
+  } catch (e) {
+    console.log(`torchbridge: note: could not cache the addon in ${cachedAddon}: ${e.message}`);
+  }
   console.log(`torchbridge: built ${addonPath.startsWith(root + path.sep) ? path.relative(root, addonPath) : addonPath}`);
   if (path.resolve(buildDir) !== path.join(root, 'build')) {
     console.log(`torchbridge: load it with TORCHBRIDGE_ADDON=${addonPath}`);
   }
+}
+
+// A key for one build: the addon's sources, the build inputs, and the libraries it links.
+function addonKey(config) {
+  const h = crypto.createHash('sha256');
+  const stat = (f) => (fs.existsSync(f) ? (({ size, mtimeMs }) => ({ size, mtimeMs }))(fs.statSync(f)) : null);
+  const { node, ...inputs } = config; // an N-API addon runs on any Node with its API version
+  h.update(JSON.stringify({
+    torchbridge: pkg.version, inputs, platform: process.platform, arch: process.arch,
+    nodeAddonApi: require('node-addon-api/package.json').version,
+    libtorch: stat(path.join(config.libtorch, 'lib', 'libtorch_cpu.so')),
+    torchNpu: config.npu ? stat(path.join(config.npu.dir, 'lib', 'libtorch_npu.so')) : null,
+  }));
+  const sources = ['CMakeLists.txt', ...fs.readdirSync(path.join(root, 'binding')).sort().map((f) => path.join('binding', f))];
+  for (const f of sources) h.update(`${f}\0`).update(fs.readFileSync(path.join(root, f)));
+  return h.digest('hex').slice(0, 20);
+}
+
+// Copies to a temporary name, then renames: a reader never sees half a file.
+function copyAtomic(from, to) {
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  const tmp = `${to}.tmp-${process.pid}`;
+  fs.copyFileSync(from, tmp);
+  fs.renameSync(tmp, to);
 }
 
 // The TypeScript sources ship compiled in a published package; in a clone, compile them.

@@ -7,11 +7,13 @@ import { Optimizer } from './optim/optimizer';
 import { asTensor, full, keep, tidy, Tensor, zeros } from './tensor';
 import * as v from './validate';
 
-export type AutocastDtype = 'bfloat16' | 'float16';
+/** The dtypes autocast runs in. */
+export const autocastDtypes = ['bfloat16', 'float16'] as const;
+export type AutocastDtype = (typeof autocastDtypes)[number];
 
 export function autocast<T>(device: string, dtype: AutocastDtype, fn: () => T): T {
   const type = parseDevice(device).type;
-  v.oneOf(dtype, 'dtype', ['bfloat16', 'float16'] as const);
+  v.oneOf(dtype, 'dtype', autocastDtypes);
   const [wasEnabled, previous] = addon.autocastEnter(type, dtype);
   try {
     return fn();

@@ -2,10 +2,8 @@
 // torchbridge CLI: `train` runs the reference recipe, `test` evaluates saved weights.
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultConfig, RunConfig, runTest } from './run';
-import { CpuLinearKernel, cpuLinearKernels } from './tensor';
-import { ConsoleReporter } from './train';
-import { Trainer } from './trainer';
+import { ConsoleReporter, defaultConfig, resolveConfig, RunConfig, runTest, Trainer } from './train';
+import { ArgumentError } from './validate';
 
 const HELP = `Usage: torchbridge <command> [options]
 
@@ -72,23 +70,23 @@ const options = {
 
 class UsageError extends Error {}
 
-function int(flag: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`Expected ${min === 1 ? 'positive' : 'non-negative'} integer for --${flag} but received '${value}'`);
-  }
-  return n;
+// Each config field's flag. Numbers are converted here; every rule about the
+// values is resolveConfig's, and its errors are reported with the flag's name.
+const flagOf: Partial<Record<keyof RunConfig, string>> = {
+  data: 'data', download: 'no-download', epochs: 'epochs', batchSize: 'batch-size', testBatchSize: 'batch-size', device: 'device',
+  seed: 'seed', lr: 'lr', scheduleEpochs: 'schedule-epochs', checkpoint: 'checkpoint', checkpointDir: 'checkpoint-dir',
+  checkpointEvery: 'checkpoint-every', logEvery: 'log-every', resume: 'resume', trainLimit: 'limit-train', testLimit: 'limit-test',
+  threads: 'threads', cpuLinear: 'cpu-linear', channelsLast: 'channels-last', autocast: 'bf16',
+};
+const numeric: (keyof RunConfig)[] = ['epochs', 'batchSize', 'testBatchSize', 'seed', 'lr', 'scheduleEpochs', 'checkpointEvery', 'logEvery', 'trainLimit', 'testLimit', 'threads'];
+
+/** A number when the text is one, else the text itself (for resolveConfig to refuse by name). */
+function toNumber(text: string): number | string {
+  const n = Number(text);
+  return text.trim() !== '' && Number.isFinite(n) ? n : text;
 }
 
-function num(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`Expected positive number for --${flag} but received '${value}'`);
-  return n;
-}
-
-export function parse(argv: string[]): { command: string | null; config: Partial<RunConfig>; help: boolean } {
+export function parse(argv: string[]): { command: string | null; config: RunConfig | null; help: boolean } {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -96,50 +94,44 @@ export function parse(argv: string[]): { command: string | null; config: Partial
     throw new UsageError((e as Error).message);
   }
   const { values: o, positionals } = parsed;
-  if (o.help) return { command: positionals[0] ?? null, config: {}, help: true };
+  if (o.help) return { command: positionals[0] ?? null, config: null, help: true };
   if (positionals.length !== 1 || !['train', 'test'].includes(positionals[0])) {
     throw new UsageError(positionals.length ? `Unknown command '${positionals.join(' ')}': expected train or test` : 'Missing command: train or test');
   }
   const command = positionals[0];
-  const config: Partial<RunConfig> = {};
-  if (o.data !== undefined) config.data = path.resolve(o.data);
-  if (o['no-download']) config.download = false;
-  const set = <K extends keyof RunConfig>(k: K, x: RunConfig[K] | undefined) => { if (x !== undefined) config[k] = x; };
-  set('epochs', int('epochs', o.epochs, 1));
-  if (command === 'test') set('testBatchSize', int('batch-size', o['batch-size'], 1));
-  else set('batchSize', int('batch-size', o['batch-size'], 1));
-  set('device', o.device);
-  set('seed', int('seed', o.seed, 0));
-  set('lr', num('lr', o.lr));
-  set('scheduleEpochs', int('schedule-epochs', o['schedule-epochs'], 1));
-  if (o.checkpoint !== undefined) config.checkpoint = path.resolve(o.checkpoint);
-  if (o['checkpoint-dir'] !== undefined) config.checkpointDir = path.resolve(o['checkpoint-dir']);
-  set('checkpointEvery', int('checkpoint-every', o['checkpoint-every'], 1));
-  if (config.checkpointEvery != null && !o['checkpoint-dir']) throw new UsageError('--checkpoint-every needs --checkpoint-dir');
-  set('logEvery', int('log-every', o['log-every'], 1));
-  if (o.resume) {
-    if (!o['checkpoint-dir']) throw new UsageError('--resume needs --checkpoint-dir');
-    config.resume = true;
-  }
-  set('trainLimit', int('limit-train', o['limit-train'], 1));
-  set('testLimit', int('limit-test', o['limit-test'], 1));
-  set('threads', int('threads', o.threads, 1));
-  if (o['cpu-linear'] !== undefined) {
-    const kernel = o['cpu-linear'] as CpuLinearKernel;
-    if (!cpuLinearKernels.includes(kernel)) {
-      throw new UsageError(`--cpu-linear must be ${cpuLinearKernels.join(' or ')} but received '${kernel}'`);
-    }
-    config.cpuLinear = kernel;
-  }
-  if (o['channels-last']) config.channelsLast = true;
   if (o.bf16 && o.fp16) throw new UsageError('--bf16 and --fp16 exclude each other; pick one');
-  if (o.bf16) config.autocast = 'bfloat16';
-  if (o.fp16) config.autocast = 'float16';
-  if (command === 'test' && !config.checkpoint) throw new UsageError('test needs --checkpoint <file>');
-  if (config.scheduleEpochs != null && config.scheduleEpochs < (config.epochs ?? defaultConfig.epochs)) {
-    throw new UsageError(`--schedule-epochs (${config.scheduleEpochs}) must be at least --epochs (${config.epochs ?? defaultConfig.epochs})`);
+  if (command === 'test' && o.checkpoint === undefined) throw new UsageError('test needs --checkpoint <file>');
+  const given: Partial<Record<keyof RunConfig, unknown>> = {
+    data: o.data === undefined ? undefined : path.resolve(o.data),
+    download: o['no-download'] ? false : undefined,
+    epochs: o.epochs,
+    [command === 'test' ? 'testBatchSize' : 'batchSize']: o['batch-size'],
+    device: o.device, seed: o.seed, lr: o.lr, scheduleEpochs: o['schedule-epochs'],
+    checkpoint: o.checkpoint === undefined ? undefined : path.resolve(o.checkpoint),
+    checkpointDir: o['checkpoint-dir'] === undefined ? undefined : path.resolve(o['checkpoint-dir']),
+    checkpointEvery: o['checkpoint-every'], logEvery: o['log-every'], resume: o.resume,
+    trainLimit: o['limit-train'], testLimit: o['limit-test'], threads: o.threads, cpuLinear: o['cpu-linear'],
+    channelsLast: o['channels-last'], autocast: o.bf16 ? 'bfloat16' : o.fp16 ? 'float16' : undefined,
+  };
+  const raw: Partial<Record<keyof RunConfig, unknown>> = {};
+  const config: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(given) as [keyof RunConfig, unknown][]) {
+    if (x === undefined) continue;
+    raw[k] = x;
+    config[k] = numeric.includes(k) ? toNumber(x as string) : x;
   }
-  return { command, config, help: false };
+  const flag = (k: keyof RunConfig) => `--${flagOf[k] ?? k}`;
+  try {
+    return { command, config: resolveConfig(config as Partial<RunConfig>, flag), help: false };
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    // Show a flag's value as typed: --epochs 'x', not NaN.
+    const key = (Object.keys(raw) as (keyof RunConfig)[]).find((k) => e instanceof ArgumentError && e.argument === flag(k));
+    if (e instanceof ArgumentError && key !== undefined && typeof raw[key] === 'string') {
+      throw new UsageError(`Expected ${e.expected} for ${e.argument} but received '${raw[key] as string}'`);
+    }
+    throw new UsageError(e.message);
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -158,10 +150,10 @@ export async function main(argv: string[]): Promise<number> {
   const reporter = new ConsoleReporter();
   try {
     if (args.command === 'test') {
-      await runTest(args.config, reporter);
+      await runTest(args.config as RunConfig, reporter);
       return 0;
     }
-    const trainer = new Trainer(args.config, reporter);
+    const trainer = new Trainer(args.config as RunConfig, reporter);
     let interrupts = 0;
     const onSigint = () => {
       interrupts += 1;

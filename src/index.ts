@@ -1,22 +1,21 @@
-// torchbridge: libtorch for Node.js.
+// torchbridge: libtorch for Node.js. This is the library: tensors and autograd,
+// nn, optim, data, models, save/load, devices and runtime settings. The
+// AlexNet training recipe is at 'torchbridge/train'.
 export { backends, parseDevice, transferToNpu, isTransferToNpu } from './device';
+export type { DeviceType } from './device';
 export type { Backends } from './native';
+export { cpuLinearKernels, getCpuLinearKernel, getNumThreads, manualSeed, setCpuLinearKernel, setNumThreads } from './runtime';
+export type { CpuLinearKernel } from './runtime';
 export {
-  arange, cat, empty, full, getCpuLinearKernel, getNumThreads, keep, manualSeed, noGrad, ones, rand, randint, randn, randperm, setCpuLinearKernel, setNumThreads,
-  stack, tensor, tidy, Tensor, zeros,
+  arange, cat, dtypes, empty, full, keep, noGrad, ones, rand, randint, randn, randperm, stack, tensor, tidy, Tensor, zeros,
 } from './tensor';
 export type { DType, TensorOptions } from './tensor';
 export * as nn from './nn';
 export * as optim from './optim';
-export { autocast, GradScaler } from './amp';
+export * as data from './data';
+export { autocast, autocastDtypes, GradScaler } from './amp';
 export type { AutocastDtype, GradScalerOptions, GradScalerState } from './amp';
-export { save, load } from './serialize';
+export { save, load, disposeValue } from './serialize';
 export type { Value as SaveValue } from './serialize';
 export { AlexNetModel } from './models/alexnet';
-export * as data from './data';
-export { ProgressBar } from './progress';
-export { evaluate, trainEpoch, ConsoleReporter } from './train';
-export type { Batch, BatchSource, EpochResult, EvalResult, Reporter } from './train';
-export { Trainer } from './trainer';
-export { runTraining, runTest, defaultConfig } from './run';
-export type { RunConfig, RunResult, EpochReport } from './run';
+export { cacheDir } from './paths';

@@ -1,7 +1,7 @@
 // The raw addon, typed in one place. Public code goes through src/tensor.ts and
 // friends, which validate arguments before anything reaches C++.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { packageRoot } from './paths';
 
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'uint8' | 'bool';
 export type TypedData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Uint16Array;
@@ -134,18 +134,6 @@ export interface Addon {
   setGradEnabled(flag: boolean): void;
   isGradEnabled(): boolean;
   routeCounts(): RouteCounts;
-}
-
-// The package root: the nearest folder above this file with a package.json
-// (src/ under ts-node, dist/src/ once compiled).
-function packageRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) return path.resolve(__dirname, '..', '..');
-    dir = up;
-  }
-  return dir;
 }
 
 // TORCHBRIDGE_ADDON names another build of the addon (e.g. an npu build made with

@@ -4,7 +4,6 @@
 import { addon, RawTensor, Saveable } from './native';
 import { Tensor } from './tensor';
 import * as v from './validate';
-import { checkZipEntries } from './zip';
 
 export type Value = Tensor | number | string | boolean | null | Value[] | { [key: string]: Value };
 
@@ -67,11 +66,5 @@ export async function save(value: Value, path: string): Promise<void> {
 /** Loads a file written by save() or by Python's torch.save. Never runs code from the file. */
 export async function load(path: string): Promise<Value> {
   v.string(path, 'path');
-  try {
-    checkZipEntries(path);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new Error(err.message.startsWith('load: ') ? err.message : `load: ${path}: ${err.message}`);
-  }
   return fromRaw(await addon.load(path));
 }

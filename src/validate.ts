@@ -14,8 +14,16 @@ function describe(value: unknown): string {
   return `${shown} of type ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}`;
 }
 
-export function invalid(expected: string, name: string, value: unknown): TypeError {
-  return new TypeError(`Expected ${expected} for ${name} but received ${describe(value)}`);
+/** A refused argument: what was expected, for which argument, and what came instead. */
+export class ArgumentError extends TypeError {
+  constructor(readonly expected: string, readonly argument: string, readonly value: unknown) {
+    super(`Expected ${expected} for ${argument} but received ${describe(value)}`);
+    this.name = 'TypeError';
+  }
+}
+
+export function invalid(expected: string, name: string, value: unknown): ArgumentError {
+  return new ArgumentError(expected, name, value);
 }
 
 export function isInteger(v: unknown): v is number {
@@ -42,6 +50,11 @@ export function number(v: unknown, name: string, min = -Infinity, max = Infinity
       : `number between ${min} and ${max}`;
     throw invalid(what, name, v);
   }
+  return v;
+}
+
+export function positive(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !(v > 0) || v === Infinity) throw invalid('positive number', name, v);
   return v;
 }
 

@@ -38,7 +38,8 @@ const TEMP_FOLDER = /^\.cifar-10-(?:extract|old)\.(\d+)\.[0-9A-Za-z]+$/;
 
 /**
  * Makes sure root/cifar-10-batches-bin/ holds the CIFAR-10 binary files, downloading
- * and unpacking the archive if any is missing or mis-sized.
+ * and unpacking the archive if any is missing. A file that is there but damaged
+ * (truncated, empty) is named in an error instead.
  */
 export async function downloadCIFAR10(root: string, options: DownloadOptions = {}): Promise<void> {
   const o = v.options(options, 'options', ['url', 'md5', 'progress', 'log', 'timeout']);
@@ -51,7 +52,11 @@ export async function downloadCIFAR10(root: string, options: DownloadOptions = {
 
   const target = path.join(dir, BASE_FOLDER);
   const before = fileProblems(target, ALL_FILES);
-  if (before.missing.length === 0 && before.bad.length === 0) {
+  if (before.bad.length > 0) {
+    // A damaged file is the user's to look at: name it rather than download over it.
+    throw new Error(`CIFAR-10 file ${before.bad.join('; ')}. Delete it to download CIFAR-10 again, or put a good copy there.`);
+  }
+  if (before.missing.length === 0) {
     log('Files already downloaded and verified');
     return;
   }

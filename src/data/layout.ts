@@ -42,9 +42,10 @@ export function manualHelp(root: string): string {
 export function sizeProblem(size: number): string | null {
   if (size === 0) return 'is empty (0 bytes)';
   if (size % RECORD_BYTES !== 0) {
+    const whole = Math.ceil(size / RECORD_BYTES);
     return (
-      `has ${size} bytes, which is not a multiple of the ${RECORD_BYTES}-byte record (1 label byte + ${IMAGE_BYTES} pixel bytes): ` +
-      `it is truncated or not a CIFAR-10 binary batch`
+      `is truncated: it has ${size} bytes, not a whole number of ${RECORD_BYTES}-byte records (1 label byte + ${IMAGE_BYTES} pixel bytes); ` +
+      `expected ${whole * RECORD_BYTES} bytes for ${whole} records (an official batch holds 10000 records, ${10000 * RECORD_BYTES} bytes)`
     );
   }
   return null;

@@ -38,38 +38,37 @@ function betasArg(b: unknown, name: string): [number, number] {
 export class Adam extends Optimizer<AdamParamGroup> {
   readonly defaults: Required<AdamOptions>;
   protected readonly native: RawAdam;
+  private readonly decoupled: boolean;
 
   constructor(params: Tensor[] | ({ params: Tensor[] } & AdamOptions)[], options: AdamOptions = {}, decoupled = false) {
     super();
-    const name = decoupled ? 'AdamW' : 'Adam';
-    const o = v.options(options, `${name} options`, optionKeys);
-    const d = (this.defaults = {
-      lr: v.number(o.lr ?? 1e-3, 'lr', 0),
-      betas: betasArg(o.betas ?? [0.9, 0.999], 'betas'),
-      eps: v.number(o.eps ?? 1e-8, 'eps', 0),
-      weightDecay: v.number(o.weightDecay ?? (decoupled ? 1e-2 : 0), 'weightDecay', 0),
-      amsgrad: v.boolean(o.amsgrad ?? false, 'amsgrad'),
-      maximize: v.boolean(o.maximize ?? false, 'maximize'),
-    });
-    const flat = this.addGroups(params, optionKeys, (go, ps) => ({
-      params: ps,
-      lr: v.number(go.lr ?? d.lr, 'lr', 0),
-      betas: betasArg(go.betas ?? d.betas, 'betas'),
-      eps: v.number(go.eps ?? d.eps, 'eps', 0),
-      weightDecay: v.number(go.weightDecay ?? d.weightDecay, 'weightDecay', 0),
-      amsgrad: v.boolean(go.amsgrad ?? d.amsgrad, 'amsgrad'),
-      maximize: v.boolean(go.maximize ?? d.maximize, 'maximize'),
-      decoupledWeightDecay: decoupled,
-    }));
+    this.decoupled = decoupled;
+    const o = v.options(options, `${decoupled ? 'AdamW' : 'Adam'} options`, optionKeys);
+    const builtin = { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: decoupled ? 1e-2 : 0, amsgrad: false, maximize: false };
+    const { lr, betas, eps, weightDecay, amsgrad, maximize } = this.checkGroup({ ...builtin, ...o }, '');
+    this.defaults = { lr, betas, eps, weightDecay, amsgrad, maximize };
+    const flat = this.addGroups(params, optionKeys, this.defaults);
     this.native = new addon.Adam(flat.map((p) => p.raw));
+  }
+
+  protected checkGroup(g: Record<string, unknown>, where: string): Required<AdamOptions> & { decoupledWeightDecay: boolean } & Record<string, unknown> {
+    return {
+      ...g,
+      lr: v.number(g.lr, `${where}lr`, 0),
+      betas: betasArg(g.betas, `${where}betas`),
+      eps: v.number(g.eps, `${where}eps`, 0),
+      weightDecay: v.number(g.weightDecay, `${where}weightDecay`, 0),
+      amsgrad: v.boolean(g.amsgrad, `${where}amsgrad`),
+      maximize: v.boolean(g.maximize, `${where}maximize`),
+      decoupledWeightDecay: this.decoupled,
+    };
   }
 
   step(): void {
     this.paramGroups.forEach((g, i) => {
       const [s, e] = this.ranges[i];
-      const [b1, b2] = betasArg(g.betas, 'betas');
-      this.native.step(s, e, v.number(g.lr, 'lr', 0), b1, b2, v.number(g.eps, 'eps', 0), v.number(g.weightDecay, 'weightDecay', 0),
-        v.boolean(g.amsgrad, 'amsgrad'), v.boolean(g.maximize, 'maximize'), v.boolean(g.decoupledWeightDecay, 'decoupledWeightDecay'));
+      const h = this.checkGroup(g, `paramGroups[${i}].`);
+      this.native.step(s, e, h.lr, h.betas[0], h.betas[1], h.eps, h.weightDecay, h.amsgrad, h.maximize, h.decoupledWeightDecay);
     });
   }
 

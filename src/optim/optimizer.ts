@@ -114,21 +114,29 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
   protected abstract prepareState(i: number, entry: Record<string, unknown> | null): () => void;
 
   /**
-   * Splits `params` (tensors, or groups with their own options) into groups made
-   * by makeGroup from each group's options; returns every parameter in order.
+   * Checks a group's hyper-parameters, named `${where}lr` and so on. The one
+   * validator for the constructor's defaults, each param group, and step()
+   * (users and schedulers may change groups between steps). Returns the group's
+   * values without params.
    */
-  protected addGroups(params: unknown, optionKeys: readonly string[],
-    makeGroup: (options: Record<string, unknown>, params: Tensor[]) => G): Tensor[] {
+  protected abstract checkGroup(values: Record<string, unknown>, where: string): Record<string, unknown>;
+
+  /**
+   * Splits `params` (tensors, or groups with their own options) into groups:
+   * each group's options over `defaults`, through checkGroup. Returns every parameter in order.
+   */
+  protected addGroups(params: unknown, optionKeys: readonly string[], defaults: object): Tensor[] {
     if (!Array.isArray(params) || params.length === 0) throw v.invalid('non-empty array of parameters or param groups', 'params', params);
     const groups = params[0] instanceof Tensor ? [{ params }] : (params as unknown[]);
     const flat: Tensor[] = [];
     groups.forEach((g, gi) => {
-      const go = v.options(g, `params[${gi}]`, ['params', ...optionKeys]);
-      if (!Array.isArray(go.params) || go.params.length === 0) throw v.invalid('non-empty array of tensors', `params[${gi}].params`, go.params);
-      const ps = (go.params as unknown[]).map((p, i) => asTensor(p, `params[${gi}].params[${i}]`));
+      const { params: gp, ...options } = v.options(g, `params[${gi}]`, ['params', ...optionKeys]);
+      if (!Array.isArray(gp) || gp.length === 0) throw v.invalid('non-empty array of tensors', `params[${gi}].params`, gp);
+      const ps = (gp as unknown[]).map((p, i) => asTensor(p, `params[${gi}].params[${i}]`));
       this.ranges.push([flat.length, flat.length + ps.length]);
       flat.push(...ps);
-      this.paramGroups.push(makeGroup(go, ps));
+      const where = params[0] instanceof Tensor ? '' : `params[${gi}].`;
+      this.paramGroups.push({ params: ps, ...this.checkGroup({ ...defaults, ...options }, where) } as G);
     });
     if (new Set(flat).size !== flat.length) throw new TypeError(`${this.constructor.name}: some parameters appear in more than one parameter group`);
     this.flatParams.push(...flat);

@@ -38,6 +38,7 @@ export interface SGDStateDict extends OptimizerStateDict {
 }
 
 const optionKeys = ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize'] as const;
+const builtinDefaults: Required<SGDOptions> = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false };
 
 export class SGD extends Optimizer<SGDParamGroup> {
   readonly defaults: Required<SGDOptions>;
@@ -47,39 +48,35 @@ export class SGD extends Optimizer<SGDParamGroup> {
 
   constructor(params: Tensor[] | ({ params: Tensor[] } & SGDOptions)[], options: SGDConstructorOptions = {}) {
     super();
-    const o = v.options(options, 'SGD options', [...optionKeys, 'fused']);
-    this.fused = v.boolean(o.fused ?? true, 'fused');
-    const d = (this.defaults = {
-      lr: v.number(o.lr ?? 1e-3, 'lr', 0),
-      momentum: v.number(o.momentum ?? 0, 'momentum', 0),
-      dampening: v.finite(o.dampening ?? 0, 'dampening'),
-      weightDecay: v.number(o.weightDecay ?? 0, 'weightDecay', 0),
-      nesterov: v.boolean(o.nesterov ?? false, 'nesterov'),
-      maximize: v.boolean(o.maximize ?? false, 'maximize'),
-    });
-    const flat = this.addGroups(params, optionKeys, (go, ps) => {
-      const group: SGDParamGroup = {
-        params: ps,
-        lr: v.number(go.lr ?? d.lr, 'lr', 0),
-        momentum: v.number(go.momentum ?? d.momentum, 'momentum', 0),
-        dampening: v.finite(go.dampening ?? d.dampening, 'dampening'),
-        weightDecay: v.number(go.weightDecay ?? d.weightDecay, 'weightDecay', 0),
-        nesterov: v.boolean(go.nesterov ?? d.nesterov, 'nesterov'),
-        maximize: v.boolean(go.maximize ?? d.maximize, 'maximize'),
-      };
-      if (group.nesterov && (group.momentum <= 0 || group.dampening !== 0)) {
-        throw new TypeError('SGD: Nesterov momentum requires a momentum and zero dampening');
-      }
-      return group;
-    });
+    const { fused, ...o } = v.options(options, 'SGD options', [...optionKeys, 'fused']);
+    this.fused = v.boolean(fused ?? true, 'fused');
+    const { lr, momentum, dampening, weightDecay, nesterov, maximize } = this.checkGroup({ ...builtinDefaults, ...o }, '');
+    this.defaults = { lr, momentum, dampening, weightDecay, nesterov, maximize };
+    const flat = this.addGroups(params, optionKeys, this.defaults);
     this.native = new addon.SGD(flat.map((p) => p.raw));
+  }
+
+  protected checkGroup(g: Record<string, unknown>, where: string): Required<SGDOptions> & Record<string, unknown> {
+    const group = {
+      ...g,
+      lr: v.number(g.lr, `${where}lr`, 0),
+      momentum: v.number(g.momentum, `${where}momentum`, 0),
+      dampening: v.finite(g.dampening, `${where}dampening`),
+      weightDecay: v.number(g.weightDecay, `${where}weightDecay`, 0),
+      nesterov: v.boolean(g.nesterov, `${where}nesterov`),
+      maximize: v.boolean(g.maximize, `${where}maximize`),
+    };
+    if (group.nesterov && (group.momentum <= 0 || group.dampening !== 0)) {
+      throw new TypeError('SGD: Nesterov momentum requires a momentum and zero dampening');
+    }
+    return group;
   }
 
   step(): void {
     this.paramGroups.forEach((g, i) => {
       const [s, e] = this.ranges[i];
-      this.native.step(s, e, v.number(g.lr, 'lr', 0), v.number(g.momentum, 'momentum', 0), v.finite(g.dampening, 'dampening'),
-        v.number(g.weightDecay, 'weightDecay', 0), v.boolean(g.nesterov, 'nesterov'), v.boolean(g.maximize, 'maximize'), this.fused);
+      const h = this.checkGroup(g, `paramGroups[${i}].`);
+      this.native.step(s, e, h.lr, h.momentum, h.dampening, h.weightDecay, h.nesterov, h.maximize, this.fused);
     });
   }
 

@@ -23,6 +23,9 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseArgs as parseCliArgs } from 'node:util';
+import { Generator } from '../../src/data/random';
+import { integer } from '../../src/validate';
 
 type Any = any;
 
@@ -44,32 +47,39 @@ function usage(message: string): never {
   process.exit(2);
 }
 
+// The same parser as the CLI's (node:util), with the same rule for counts.
 function parseArgs(argv: string[]): Args {
-  const args: Args = {
-    child: false, calls: 1000, seed: crypto.randomInt(0, 2 ** 31), log: null, selfTestAbort: null, selfTestUnnamed: null, selfTestUnbuilt: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = (): string => argv[++i] ?? usage(`${flag} needs a value`);
-    const count = (): number => {
-      const s = value();
-      const n = Number(s);
-      if (!/^\d+$/.test(s) || !Number.isSafeInteger(n)) usage(`expected a non-negative integer for ${flag} but received '${s}'`);
-      return n;
-    };
-    if (flag === '--child') args.child = true;
-    else if (flag === '--calls') args.calls = count();
-    else if (flag === '--seed') args.seed = count();
-    else if (flag === '--log') args.log = value();
-    // Proves the harness can fail: the child aborts itself at this call.
-    else if (flag === '--self-test-abort') args.selfTestAbort = count();
-    // Proves the error check can fail: at this call the child throws an Error that names nothing.
-    else if (flag === '--self-test-unnamed') args.selfTestUnnamed = count();
-    // Proves the build check can fail: every call's arguments fail to build.
-    else if (flag === '--self-test-unbuilt') args.selfTestUnbuilt = true;
-    else usage(`unknown argument '${flag}'`);
+  let values;
+  try {
+    ({ values } = parseCliArgs({
+      args: argv, strict: true, allowPositionals: false,
+      options: {
+        child: { type: 'boolean' }, calls: { type: 'string' }, seed: { type: 'string' }, log: { type: 'string' },
+        // Prove the harness can fail: the child aborts itself at this call; throws an
+        // Error that names nothing at this call; or every call's arguments fail to build.
+        'self-test-abort': { type: 'string' }, 'self-test-unnamed': { type: 'string' }, 'self-test-unbuilt': { type: 'boolean' },
+      },
+    }));
+  } catch (e) {
+    return usage((e as Error).message);
   }
-  return args;
+  const count = (flag: string, s: string | undefined): number | null => {
+    if (s === undefined) return null;
+    try {
+      return integer(/^\d+$/.test(s) ? Number(s) : s, `--${flag}`, 0);
+    } catch (e) {
+      return usage((e as Error).message);
+    }
+  };
+  return {
+    child: values.child ?? false,
+    calls: count('calls', values.calls) ?? 1000,
+    seed: count('seed', values.seed) ?? crypto.randomInt(0, 2 ** 31),
+    log: values.log ?? null,
+    selfTestAbort: count('self-test-abort', values['self-test-abort']),
+    selfTestUnnamed: count('self-test-unnamed', values['self-test-unnamed']),
+    selfTestUnbuilt: values['self-test-unbuilt'] ?? false,
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -163,23 +173,9 @@ function maxUnbuilt(calls: number): number {
 }
 
 // ---------------------------------------------------------------------------
-// PRNG: mulberry32, so a seed replays the same calls on every machine.
-
-class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = (seed ^ Math.floor(seed / 2 ** 32) ^ 0x9e3779b9) >>> 0;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** An integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
+// PRNG: the data loader's seeded generator (sfc32), so a seed replays the same
+// calls on every machine; with the helpers the fuzzer draws through.
+class Rng extends Generator {
   /** An integer in [lo, hi]. */
   range(lo: number, hi: number): number {
     return lo + this.int(hi - lo + 1);

@@ -3,7 +3,7 @@
 // a run that keeps 16 MB per epoch on the GPU is caught by the same check.
 import test from 'ava';
 import { addon } from '../../src/native';
-import { runTraining } from '../../src/run';
+import { runTraining } from '../../src/train';
 import { silentReporter } from '../../src/train';
 import { keep, Tensor, zeros } from '../../src/tensor';
 import { devData, requireCuda } from './cuda';

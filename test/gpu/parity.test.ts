@@ -10,7 +10,8 @@ import { countRoutes } from '../../src/routes';
 import {
   CIFAR10_MEAN, CIFAR10_STD, Generator, Image, Normalize, RandomCrop, RandomHorizontalFlip, ToTensor,
 } from '../../src/data';
-import { manualSeed, noGrad, rand, randint, randn, tensor, Tensor, tidy } from '../../src/tensor';
+import { noGrad, rand, randint, randn, tensor, Tensor, tidy } from '../../src/tensor';
+import { manualSeed } from '../../src/runtime';
 import { assertClose, assertEqualTensors } from '../helpers/compare';
 import { requireCuda } from './cuda';
 

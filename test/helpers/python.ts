@@ -26,15 +26,22 @@ export function pythonScript(name: string): string {
   return path.join(repoRoot, 'test', 'python', name);
 }
 
+/** The folder holding the torch package the addon was built against, for PYTHONPATH (see scripts/paths.js). */
+export function torchPythonPath(): string | null {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const paths = require(path.join(repoRoot, 'scripts', 'paths.js')) as { torchPythonPath(buildDir: string): string | null };
+  return paths.torchPythonPath(path.join(repoRoot, 'build'));
+}
+
 /**
- * Runs `python3 script args...` (env PYTHON overrides the interpreter) with
- * <repoRoot>/.torch first on PYTHONPATH, where scripts/install.js pip-installs
- * torch when the system Python lacks it. Returns stdout; throws with stderr.
+ * Runs `python3 script args...` (env PYTHON overrides the interpreter) with the
+ * torch the addon was built against first on PYTHONPATH (scripts/install.js may
+ * have pip-installed it into the user cache). Returns stdout; throws with stderr.
  */
 export function runPython(scriptPath: string, args: string[] = [], input?: Buffer | string): string {
   const python = process.env.PYTHON || 'python3';
   const env = { ...process.env };
-  env.PYTHONPATH = [path.join(repoRoot, '.torch'), env.PYTHONPATH].filter(Boolean).join(path.delimiter);
+  env.PYTHONPATH = [torchPythonPath(), env.PYTHONPATH].filter(Boolean).join(path.delimiter);
   env.PYTHONDONTWRITEBYTECODE = '1';
   const r = spawnSync(python, [scriptPath, ...args], {
     env,

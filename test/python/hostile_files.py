@@ -3,7 +3,8 @@
 - slip.pt: a valid checkpoint plus a zip entry whose path climbs out with '../'
 - giant_shape.pt: a tensor whose declared shape needs 4 TB from an 8-byte storage
 - truncated.pt: a valid checkpoint cut in half
-- bomb.pt: a valid checkpoint whose zip directory declares a 2 GB data.pkl
+- bomb.pt: a valid checkpoint whose zip directory declares a 2 GB data.pkl (stored)
+- deflate_bomb.pt: the same with data.pkl deflated
 and good.pt, a valid one. The marker file that os.system would create is argv[2]."""
 import os
 import sys
@@ -51,6 +52,17 @@ bomb = bytearray(data)
 bomb[cd + 24:cd + 28] = (0x7FFFFFFF).to_bytes(4, "little")
 with open(path("bomb.pt"), "wb") as f:
     f.write(bomb)
+# The same with data.pkl deflated, as a zip may store it: deflate could make 2 GB
+# from a few bytes, so only the declared size can refuse it before it is inflated.
+with zipfile.ZipFile(path("good.pt")) as z, zipfile.ZipFile(path("deflate_bomb.pt"), "w", zipfile.ZIP_DEFLATED) as o:
+    for info in z.infolist():
+        o.writestr(info.filename, z.read(info.filename))
+with open(path("deflate_bomb.pt"), "rb") as f:
+    deflated = bytearray(f.read())
+cd = deflated.rfind(b"PK\x01\x02", 0, deflated.find(b"data.pkl", deflated.find(b"PK\x01\x02")) + 1)
+deflated[cd + 24:cd + 28] = (0x7FFFFFFF).to_bytes(4, "little")
+with open(path("deflate_bomb.pt"), "wb") as f:
+    f.write(deflated)
 with open(path("truncated.pt"), "wb") as f:
     f.write(data[: len(data) // 2])
 print("ok")

@@ -1,0 +1,123 @@
+// Training checkpoints: model, optimizer, scheduler, position and RNG states in
+// one PyTorch-format file per save. Each save is written to a temporary file,
+// flushed and renamed (see binding/serialize.cc), and only the newest `keep`
+// files stay. Loading walks from the newest file back and reports every file it
+// has to skip.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { GradScalerState } from '../amp';
+import { addon } from '../native';
+import { disposeValue, load, save, Value } from '../serialize';
+import { Tensor } from '../tensor';
+import { Recipe } from './recipe';
+
+export const CHECKPOINT_FORMAT = 'torchbridge-checkpoint-1';
+
+export interface Checkpoint {
+  format: string;
+  /** Epoch (0-based) the run continues in, and the number of its steps already done. */
+  epoch: number;
+  step: number;
+  /** Sum of this epoch's batch losses so far. */
+  lossSum: number;
+  model: Record<string, Tensor>;
+  optimizer: Value;
+  scheduler: Value;
+  /** GradScaler's state dict (float16 runs), as Python checkpoints keep `scaler.state_dict()`. */
+  scaler?: Value;
+  /** libtorch's CPU generator (dropout) and the data loader's generator at the epoch's start. */
+  rng: { torch: Tensor; data: number[] };
+  config: Value;
+  /** Finished epochs' reports. */
+  history: Value[];
+}
+
+const NAME = /^checkpoint-(\d+)-(\d+)\.pt$/;
+
+export function checkpointName(epoch: number, step: number): string {
+  return `checkpoint-${String(epoch).padStart(4, '0')}-${String(step).padStart(6, '0')}.pt`;
+}
+
+/** Checkpoint files in `dir`, newest first. */
+export function listCheckpoints(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir)
+    .map((f) => ({ f, m: NAME.exec(f) }))
+    .filter((e): e is { f: string; m: RegExpExecArray } => e.m !== null)
+    .sort((a, b) => Number(b.m[1]) - Number(a.m[1]) || Number(b.m[2]) - Number(a.m[2]))
+    .map((e) => path.join(dir, e.f));
+}
+
+/** Writes a checkpoint atomically and prunes all but the newest `keep`. */
+export async function saveCheckpoint(dir: string, ckpt: Checkpoint, keep = 2): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  // A save killed half-way leaves only its temporary file; clear those.
+  for (const f of fs.readdirSync(dir)) if (/^checkpoint-.*\.pt\.tmp-\d+$/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
+  const file = path.join(dir, checkpointName(ckpt.epoch, ckpt.step));
+  await save(ckpt as unknown as Value, file);
+  for (const old of listCheckpoints(dir).slice(keep)) fs.rmSync(old, { force: true });
+  return file;
+}
+
+function isCheckpoint(x: unknown): x is Checkpoint {
+  const c = x as Checkpoint;
+  return typeof c === 'object' && c !== null && c.format === CHECKPOINT_FORMAT && typeof c.epoch === 'number' &&
+    typeof c.step === 'number' && typeof c.model === 'object' && c.rng?.torch instanceof Tensor;
+}
+
+/**
+ * The newest checkpoint that loads. A corrupt or truncated file is reported
+ * through `warn` and the previous one is used; null when none is usable.
+ */
+export async function loadLatestCheckpoint(dir: string, warn: (msg: string) => void): Promise<{ file: string; checkpoint: Checkpoint } | null> {
+  for (const file of listCheckpoints(dir)) {
+    try {
+      const value = await load(file);
+      if (!isCheckpoint(value)) throw new Error(`not a ${CHECKPOINT_FORMAT} file`);
+      return { file, checkpoint: value };
+    } catch (e) {
+      warn(`Skipping checkpoint ${file}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  return null;
+}
+
+/** Where a run stands, besides the recipe's own states. */
+export interface RunPosition {
+  epoch: number;
+  step: number;
+  lossSum: number;
+  /** The data loader's generator at the epoch's start. */
+  loaderState: number[];
+  history: Value[];
+}
+
+/** Saves the recipe's states and the run's position into `dir`; returns the file. */
+export async function saveRunCheckpoint(dir: string, r: Recipe, at: RunPosition, config: Value): Promise<string> {
+  const ckpt: Checkpoint = {
+    format: CHECKPOINT_FORMAT, epoch: at.epoch, step: at.step, lossSum: at.lossSum, model: r.model.stateDict(),
+    optimizer: r.optimizer.stateDict() as unknown as Value, scheduler: r.scheduler.stateDict() as Value,
+    ...(r.scaler ? { scaler: r.scaler.stateDict() as unknown as Value } : {}),
+    rng: { torch: new Tensor(addon.getRngState()), data: at.loaderState }, config, history: at.history,
+  };
+  try {
+    return await saveCheckpoint(dir, ckpt);
+  } finally {
+    disposeValue(ckpt as unknown as Value);
+  }
+}
+
+/** Puts a loaded checkpoint's states into the recipe and libtorch's generator; frees the checkpoint. */
+export function restoreRunCheckpoint(r: Recipe, k: Checkpoint): RunPosition {
+  try {
+    r.model.loadStateDict(k.model);
+    r.optimizer.loadStateDict(k.optimizer as never);
+    r.scheduler.loadStateDict(k.scheduler as Record<string, unknown>);
+    if (r.scaler && k.scaler) r.scaler.loadStateDict(k.scaler as unknown as GradScalerState);
+    addon.setRngState(k.rng.torch.raw);
+    r.trainLoader.setState(k.rng.data);
+    return { epoch: k.epoch, step: k.step, lossSum: k.lossSum, loaderState: k.rng.data, history: k.history };
+  } finally {
+    disposeValue(k as unknown as Value);
+  }
+}

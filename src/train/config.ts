@@ -1,0 +1,108 @@
+// The run's configuration: every field with its default and what it means, and
+// the checks that a config must pass.
+import * as path from 'node:path';
+import { AutocastDtype, autocastDtypes } from '../amp';
+import { parseDevice } from '../device';
+import { cacheDir } from '../paths';
+import { CpuLinearKernel, cpuLinearKernels } from '../runtime';
+import * as v from '../validate';
+
+export interface RunConfig {
+  /** Folder holding cifar-10-batches-bin/ (default: the user cache, where it is downloaded). */
+  data: string;
+  /** Fetch CIFAR-10 when it is missing. */
+  download: boolean;
+  /** Epochs to run (the reference: 5). */
+  epochs: number;
+  /** OneCycleLR's length in epochs; null fits it to `epochs`. The reference uses 150. */
+  scheduleEpochs: number | null;
+  /** Training batch (128) and test batch (100). */
+  batchSize: number;
+  testBatchSize: number;
+  /** OneCycleLR's max_lr (0.1); SGD's own lr=1.0 is replaced by the schedule from step 0. */
+  lr: number;
+  weightDecay: number;
+  device: string;
+  seed: number;
+  /** Use only the first N images (tests, quick runs). */
+  trainLimit: number | null;
+  testLimit: number | null;
+  /** Where to write the final weights (a state dict Python's torch.load reads). */
+  checkpoint: string | null;
+  /** Save a resumable checkpoint after every epoch (and on stop) here. */
+  checkpointDir: string | null;
+  /** Also save one every this many training steps (counted from the run's start), mid-epoch included; null: epoch ends only. */
+  checkpointEvery: number | null;
+  /** Continue from the newest loadable checkpoint in checkpointDir. */
+  resume: boolean;
+  logEvery: number;
+  /** channels_last memory format for conv weights and inputs (faster on some CPUs). */
+  channelsLast: boolean;
+  /** libtorch intra-op threads; null keeps libtorch's default. */
+  threads: number | null;
+  /** The library for float32 Linear on the CPU (see setCpuLinearKernel); null keeps the process's setting, 'onednn' unless changed. */
+  cpuLinear: CpuLinearKernel | null;
+  /** Mixed precision for forward and loss: 'bfloat16', or 'float16' with a GradScaler; null (the default) trains in float32. */
+  autocast: AutocastDtype | null;
+}
+
+export const defaultConfig: RunConfig = {
+  data: path.join(cacheDir(), 'cifar10'),
+  download: true,
+  epochs: 5,
+  scheduleEpochs: null,
+  batchSize: 128,
+  testBatchSize: 100,
+  lr: 0.1,
+  weightDecay: 5e-4,
+  device: 'cpu',
+  seed: 0,
+  trainLimit: null,
+  testLimit: null,
+  checkpoint: null,
+  checkpointDir: null,
+  checkpointEvery: null,
+  resume: false,
+  logEvery: 100,
+  channelsLast: false,
+  threads: null,
+  cpuLinear: null,
+  autocast: null,
+};
+
+/**
+ * A full config from defaults and `partial`, every field checked. The one place
+ * these rules live: the CLI converts its flags and reports this function's errors,
+ * naming each field through `label` ('--epochs' instead of 'epochs').
+ */
+export function resolveConfig(partial: Partial<RunConfig>, label: (key: keyof RunConfig) => string = (k) => k): RunConfig {
+  const c = { ...defaultConfig, ...v.options(partial, 'config', Object.keys(defaultConfig)) } as RunConfig;
+  const L = label;
+  v.string(c.data, L('data'));
+  v.boolean(c.download, L('download'));
+  v.integer(c.epochs, L('epochs'), 1);
+  if (c.scheduleEpochs !== null) {
+    v.integer(c.scheduleEpochs, L('scheduleEpochs'), 1);
+    if (c.scheduleEpochs < c.epochs) throw new TypeError(`${L('scheduleEpochs')} (${c.scheduleEpochs}) must be at least ${L('epochs')} (${c.epochs})`);
+  }
+  v.integer(c.batchSize, L('batchSize'), 1);
+  v.integer(c.testBatchSize, L('testBatchSize'), 1);
+  v.positive(c.lr, L('lr'));
+  v.number(c.weightDecay, L('weightDecay'), 0);
+  parseDevice(c.device, L('device'));
+  v.integer(c.seed, L('seed'), 0);
+  if (c.trainLimit !== null) v.integer(c.trainLimit, L('trainLimit'), 1);
+  if (c.testLimit !== null) v.integer(c.testLimit, L('testLimit'), 1);
+  if (c.checkpoint !== null) v.string(c.checkpoint, L('checkpoint'));
+  if (c.checkpointDir !== null) v.string(c.checkpointDir, L('checkpointDir'));
+  if (c.checkpointEvery !== null) v.integer(c.checkpointEvery, L('checkpointEvery'), 1);
+  if (c.checkpointEvery !== null && c.checkpointDir === null) throw new TypeError(`${L('checkpointEvery')} needs ${L('checkpointDir')}`);
+  v.boolean(c.resume, L('resume'));
+  if (c.resume && c.checkpointDir === null) throw new TypeError(`${L('resume')} needs ${L('checkpointDir')}`);
+  v.integer(c.logEvery, L('logEvery'), 1);
+  v.boolean(c.channelsLast, L('channelsLast'));
+  if (c.threads !== null) v.integer(c.threads, L('threads'), 1);
+  if (c.cpuLinear !== null) v.oneOf(c.cpuLinear, L('cpuLinear'), cpuLinearKernels);
+  if (c.autocast !== null) v.oneOf(c.autocast, L('autocast'), autocastDtypes);
+  return c;
+}

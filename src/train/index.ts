@@ -1,0 +1,17 @@
+// torchbridge/train: the AlexNet-for-CIFAR-10 recipe of the reference tutorial,
+// apart from the library. A run's config, the run loop with checkpoints and
+// resume, reporters, the training and test loops, and Trainer (a run on a worker thread).
+export { defaultConfig, resolveConfig } from './config';
+export type { RunConfig } from './config';
+export { evaluate, trainEpoch } from './loop';
+export type { Batch, BatchSource, Criterion, EpochResult, EvalResult, TrainEpochOptions } from './loop';
+export { ConsoleReporter, silentReporter } from './reporter';
+export type { Reporter } from './reporter';
+export { buildRecipe, crossEntropyLoss, loadData, useChannelsLast } from './recipe';
+export type { Recipe } from './recipe';
+export { runTest, runTraining } from './run';
+export type { EpochReport, RunControl, RunResult } from './run';
+export { CHECKPOINT_FORMAT, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from './checkpoint';
+export type { Checkpoint } from './checkpoint';
+export { Trainer } from './trainer';
+export type { TrainerEvents } from './trainer';

@@ -1,0 +1,186 @@
+// The reference's train(epoch) and test(), in TypeScript. Both free every
+// batch's intermediates, so memory stays flat across epochs.
+import { autocast, AutocastDtype, GradScaler } from '../amp';
+import { Module } from '../nn/module';
+import { LRScheduler } from '../optim/lr_scheduler';
+import { Optimizer } from '../optim/optimizer';
+import { cat, noGrad, Tensor, tidy, zeros } from '../tensor';
+import * as v from '../validate';
+import { ConsoleReporter, Reporter } from './reporter';
+
+export interface Batch {
+  inputs: Tensor;
+  targets: Tensor;
+}
+
+/** Anything that yields batches and knows how many: a DataLoader. */
+export interface BatchSource extends Iterable<Batch> {
+  readonly length: number;
+}
+
+export type Criterion = (logits: Tensor, targets: Tensor) => Tensor;
+
+export interface TrainEpochOptions {
+  /** Print the mean loss every this many iterations (the reference: 100). */
+  logEvery?: number;
+  reporter?: Reporter;
+  /** Skip this many batches already done (resuming mid-epoch); the loader must skip them too. */
+  startStep?: number;
+  /** Sum of the losses of the skipped steps, so the epoch loss stays right after a resume. */
+  lossSoFar?: number;
+  /** Run forward and loss under autocast with this dtype (mixed precision); off by default. */
+  autocast?: AutocastDtype | null;
+  /** Loss scaling for float16 autocast: scale, backward, scaler.step, scaler.update. */
+  scaler?: GradScaler | null;
+  /** Called after each step with its 0-based index; return true to stop early (Ctrl-C). */
+  afterStep?: (step: number) => boolean | void;
+}
+
+export interface EpochResult {
+  /** Mean training loss over the epoch's batches. */
+  loss: number;
+  /** Sum of the batch losses so far (for checkpoints taken mid-epoch). */
+  lossSum: number;
+  /** Steps done in this call. */
+  steps: number;
+  /** True when afterStep asked to stop before the epoch ended. */
+  stopped: boolean;
+  seconds: number;
+  images: number;
+}
+
+/**
+ * One epoch: model.train(), then for each batch zeroGrad, forward, loss,
+ * backward, step and scheduler step. Losses are summed on the device in float64
+ * (as Python sums loss.item()) and read only when printed, so an accelerator is
+ * never stalled by a per-step sync.
+ */
+export function trainEpoch(model: Module, loader: BatchSource, criterion: Criterion, optimizer: Optimizer,
+  scheduler: LRScheduler | null, epoch: number, options: TrainEpochOptions = {}): EpochResult {
+  const o = v.options(options, 'options', ['logEvery', 'reporter', 'startStep', 'lossSoFar', 'autocast', 'scaler', 'afterStep']);
+  const logEvery = v.integer(o.logEvery ?? 100, 'logEvery', 1);
+  const reporter = (o.reporter as Reporter | undefined) ?? new ConsoleReporter();
+  const startStep = v.integer(o.startStep ?? 0, 'startStep', 0);
+  const afterStep = o.afterStep as TrainEpochOptions['afterStep'];
+  const scaler = (o.scaler as GradScaler | null | undefined) ?? null;
+  if (scaler !== null && !(scaler instanceof GradScaler)) throw v.invalid('GradScaler or null', 'scaler', scaler);
+  v.integer(epoch, 'epoch', 0);
+
+  model.train();
+  const t0 = Date.now();
+  let windowSum: Tensor | null = null; // loss sum since the last print
+  let windowSteps = 0; // logEvery, or fewer in the first window after a resume mid-window
+  let epochSum = v.finite(o.lossSoFar ?? 0, 'lossSoFar');
+  let step = startStep;
+  let images = 0;
+  let stopped = false;
+  reporter.barStart(loader.length, '');
+  if (startStep) reporter.barUpdate(startStep);
+  try {
+    for (const { inputs, targets } of loader) {
+      images += inputs.shape[0];
+      const loss = tidy(() => {
+        optimizer.zeroGrad();
+        const out = forwardLoss(model, criterion, inputs, targets, (o.autocast as AutocastDtype | null | undefined) ?? null);
+        if (scaler) {
+          scaler.scale(out).backward();
+          scaler.step(optimizer);
+          scaler.update();
+        } else {
+          out.backward();
+          optimizer.step();
+        }
+        scheduler?.step();
+        return out.detach().to('float64');
+      });
+      inputs.dispose();
+      targets.dispose();
+      const sum: Tensor = windowSum ? tidy(() => (windowSum as Tensor).add(loss)) : loss;
+      if (windowSum) {
+        windowSum.dispose();
+        loss.dispose();
+      }
+      windowSum = sum;
+      windowSteps += 1;
+      reporter.barUpdate(1);
+      if ((step + 1) % logEvery === 0 || step + 1 === loader.length) {
+        const total = windowSum.item();
+        epochSum += total;
+        windowSum.dispose();
+        windowSum = null;
+        if ((step + 1) % logEvery === 0) {
+          reporter.line(`[Epoch ${epoch + 1}, Iteration ${step + 1}] loss: ${(total / windowSteps).toFixed(3)}`);
+        }
+        windowSteps = 0;
+      }
+      step += 1;
+      if (afterStep?.(step - 1)) {
+        stopped = step < loader.length;
+        break;
+      }
+    }
+    if (windowSum) epochSum += (windowSum as Tensor).item();
+  } finally {
+    (windowSum as Tensor | null)?.dispose();
+    reporter.barEnd();
+  }
+  return { loss: epochSum / loader.length, lossSum: epochSum, steps: step - startStep, stopped, seconds: (Date.now() - t0) / 1000, images };
+}
+
+/** The loss of one batch, under autocast when asked. */
+function forwardLoss(model: Module, criterion: Criterion, inputs: Tensor, targets: Tensor, amp: AutocastDtype | null): Tensor {
+  const run = () => criterion(model.forward(inputs), targets);
+  return amp ? autocast(inputs.device, amp, run) : run();
+}
+
+export interface EvalResult {
+  /** Percentage of correct predictions. */
+  accuracy: number;
+  /** Mean loss per batch. */
+  loss: number;
+  correct: number;
+  total: number;
+  seconds: number;
+}
+
+/** The reference's test(): model.eval() under noGrad; accuracy and mean loss. */
+export function evaluate(model: Module, loader: BatchSource, criterion: Criterion,
+  options: { reporter?: Reporter; autocast?: AutocastDtype | null } = {}): EvalResult {
+  const reporter = options.reporter ?? new ConsoleReporter();
+  const amp = options.autocast ?? null;
+  model.eval();
+  const t0 = Date.now();
+  let total = 0;
+  // Sums stay on the device; read once at the end.
+  const sums = zeros([2], { dtype: 'float64' });
+  let device = 'cpu';
+  reporter.barStart(loader.length, '');
+  try {
+    noGrad(() => {
+      for (const { inputs, targets } of loader) {
+        if (total === 0 && inputs.device !== 'cpu') {
+          device = inputs.device;
+          const moved = sums.to(device);
+          sums.setData(moved);
+          moved.dispose();
+        }
+        total += targets.shape[0];
+        tidy(() => {
+          const out = amp ? autocast(inputs.device, amp, () => model.forward(inputs)) : model.forward(inputs);
+          const loss = criterion(out, targets).to('float64').reshape([1]);
+          // outputs.max(1), as the reference does.
+          const correct = out.max(1).indices.eq(targets).sum().to('float64').reshape([1]);
+          sums.copy_(sums.add(cat([loss, correct])));
+        });
+        inputs.dispose();
+        targets.dispose();
+        reporter.barUpdate(1);
+      }
+    });
+    const [lossSum, correct] = sums.toArray();
+    return { accuracy: total ? (100 * correct) / total : 0, loss: lossSum / loader.length, correct, total, seconds: (Date.now() - t0) / 1000 };
+  } finally {
+    sums.dispose();
+    reporter.barEnd();
+  }
+}

@@ -1,0 +1,251 @@
+// The run loop of the reference recipe: epochs of training and testing, with
+// checkpoints (every epoch, every N steps, and on stop) and resume. Used by the
+// CLI (inside Trainer's worker thread) and by the benchmark.
+import * as path from 'node:path';
+import { CIFAR10, DataLoader } from '../data';
+import { AlexNetModel } from '../models/alexnet';
+import { setCpuLinearKernel, setNumThreads, manualSeed } from '../runtime';
+import { disposeValue, load, save, Value } from '../serialize';
+import { Tensor } from '../tensor';
+import { Checkpoint, CHECKPOINT_FORMAT, loadLatestCheckpoint, restoreRunCheckpoint, RunPosition, saveRunCheckpoint } from './checkpoint';
+import { RunConfig, resolveConfig } from './config';
+import { Batch, BatchSource, evaluate, trainEpoch } from './loop';
+import { buildRecipe, crossEntropyLoss, loadData, Recipe } from './recipe';
+import { Reporter } from './reporter';
+
+export interface EpochReport {
+  epoch: number;
+  trainLoss: number;
+  accuracy: number;
+  testLoss: number;
+  trainImagesPerSecond: number;
+  evalImagesPerSecond: number;
+  trainSeconds: number;
+}
+
+export interface RunResult {
+  epochs: EpochReport[];
+  /** True when stopped early (Ctrl-C); a checkpoint of the last finished step was saved. */
+  stopped: boolean;
+  checkpointFile: string | null;
+}
+
+export interface RunControl {
+  /** Polled after every step; true saves a checkpoint and ends the run. */
+  shouldStop?: () => boolean;
+  onEpoch?: (report: EpochReport) => void;
+}
+
+/** Yields a loader's batches, first making and dropping `skip` of them so the random draws line up. */
+function skipping(loader: BatchSource, skip: number, map: (b: Batch) => Batch): BatchSource {
+  return {
+    length: loader.length,
+    *[Symbol.iterator]() {
+      let i = 0;
+      for (const b of loader) {
+        if (i++ < skip) {
+          b.inputs.dispose();
+          b.targets.dispose();
+          continue;
+        }
+        yield map(b);
+      }
+    },
+  };
+}
+
+/**
+ * The reporter for an epoch that trainEpoch runs in pieces (between mid-epoch
+ * checkpoints): one progress bar for the whole epoch, started by the first piece
+ * and ended by end(), not by each piece.
+ */
+function pieceReporter(reporter: Reporter): { reporter: Reporter; end: () => void } {
+  let open = false;
+  let resumed = false; // a later piece: its barStart and the catch-up barUpdate that follows are dropped
+  return {
+    reporter: {
+      line: (text) => reporter.line(text),
+      barStart: (total, desc) => {
+        if (open) {
+          resumed = true;
+          return;
+        }
+        open = true;
+        reporter.barStart(total, desc);
+      },
+      barUpdate: (n) => {
+        if (resumed) resumed = false;
+        else reporter.barUpdate(n);
+      },
+      barEnd: () => {},
+    },
+    end: () => {
+      if (open) reporter.barEnd();
+      open = false;
+    },
+  };
+}
+
+function toChannelsLast(b: Batch): Batch {
+  const inputs = b.inputs.to({ memoryFormat: 'channels_last' });
+  b.inputs.dispose();
+  return { inputs, targets: b.targets };
+}
+
+/** The process-wide CPU settings a config asks for; null fields keep the current ones. */
+function applyCpuSettings(c: RunConfig): void {
+  if (c.threads !== null) setNumThreads(c.threads);
+  if (c.cpuLinear !== null) setCpuLinearKernel(c.cpuLinear);
+}
+
+/** Trains the reference recipe as `partial` configures it; frees everything it made, however it ends. */
+export async function runTraining(partial: Partial<RunConfig>, reporter: Reporter, control: RunControl = {}): Promise<RunResult> {
+  const c = resolveConfig(partial);
+  applyCpuSettings(c);
+  manualSeed(c.seed);
+  const recipe = await buildRecipe(c, (l) => reporter.line(l));
+  try {
+    return await trainRecipe(c, recipe, reporter, control);
+  } finally {
+    recipe.dispose();
+  }
+}
+
+async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control: RunControl): Promise<RunResult> {
+  const { model, trainLoader, testLoader, optimizer, scheduler, scaler, criterion } = r;
+  let startEpoch = 0;
+  let startStep = 0;
+  let lossSum = 0;
+  const history: EpochReport[] = [];
+  if (c.resume && c.checkpointDir) {
+    const found = await loadLatestCheckpoint(c.checkpointDir, (m) => reporter.line(m));
+    if (found) {
+      const at = restoreRunCheckpoint(r, found.checkpoint);
+      startEpoch = at.epoch;
+      startStep = at.step;
+      lossSum = at.lossSum;
+      history.push(...(at.history as unknown as EpochReport[]));
+      reporter.line(`Resumed from ${found.file} (epoch ${startEpoch + 1}, step ${startStep})`);
+    } else {
+      reporter.line(`No checkpoint in ${c.checkpointDir}; starting from scratch`);
+    }
+  }
+
+  // An interrupted run saves even without checkpointDir, into ./checkpoints.
+  const checkpoint = async (at: Omit<RunPosition, 'history'>, dir = c.checkpointDir): Promise<string | null> =>
+    dir ? saveRunCheckpoint(dir, r, { ...at, history: history as unknown as Value[] }, { ...c } as unknown as Value) : null;
+
+  let checkpointFile: string | null = null;
+  const steps = trainLoader.length;
+  for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
+    const loaderState = trainLoader.state();
+    // One pass over the epoch's batches, which trainEpoch may leave and re-enter
+    // (for a checkpoint mid-epoch): its break does not end this iterator.
+    const batches = skipping(trainLoader, startStep, c.channelsLast ? toChannelsLast : (b) => b)[Symbol.iterator]();
+    const source: BatchSource = { length: steps, [Symbol.iterator]: () => ({ next: () => batches.next() }) };
+    const bar = pieceReporter(reporter);
+    let step = startStep;
+    let sum = lossSum;
+    let trainSeconds = 0;
+    let trainImages = 0;
+    let result;
+    try {
+      for (;;) {
+        let stopAt = -1;
+        let save = false;
+        result = trainEpoch(model, source, criterion, optimizer, scheduler, epoch, {
+          logEvery: c.logEvery, reporter: bar.reporter, startStep: step, lossSoFar: sum, autocast: c.autocast, scaler,
+          afterStep: (s) => {
+            if (control.shouldStop?.()) stopAt = s;
+            else if (c.checkpointEvery !== null && s + 1 < steps && (epoch * steps + s + 1) % c.checkpointEvery === 0) save = true;
+            return stopAt >= 0 || save;
+          },
+        });
+        step += result.steps;
+        sum = result.lossSum;
+        trainSeconds += result.seconds;
+        trainImages += result.images;
+        if (result.stopped && stopAt >= 0) {
+          bar.end();
+          checkpointFile = await checkpoint({ epoch, step: stopAt + 1, loaderState, lossSum: result.lossSum }, c.checkpointDir ?? path.resolve('checkpoints'));
+          reporter.line(`Stopped after step ${stopAt + 1} of epoch ${epoch + 1}: saved ${checkpointFile}`);
+          return { epochs: history, stopped: true, checkpointFile };
+        }
+        if (!save) break;
+        checkpointFile = (await checkpoint({ epoch, step, loaderState, lossSum: sum })) ?? checkpointFile;
+      }
+    } finally {
+      batches.return?.();
+      bar.end();
+    }
+    const ev = evaluate(model, c.channelsLast ? skipping(testLoader, 0, toChannelsLast) : testLoader, criterion, { reporter, autocast: c.autocast });
+    const report: EpochReport = {
+      epoch: epoch + 1, trainLoss: result.loss, accuracy: ev.accuracy, testLoss: ev.loss,
+      trainImagesPerSecond: trainImages / trainSeconds, evalImagesPerSecond: ev.total / ev.seconds, trainSeconds,
+    };
+    history.push(report);
+    reporter.line(`\nTest accuracy for AlexNet at epoch ${epoch + 1}: ${ev.accuracy.toFixed(2)}%`);
+    reporter.line(`Epoch loss for AlexNet at epoch ${epoch + 1}: ${result.loss.toFixed(3)}`);
+    reporter.line(`(${report.trainImagesPerSecond.toFixed(1)} img/s training, ${report.evalImagesPerSecond.toFixed(1)} img/s evaluation on ${trainLoader.device})`);
+    control.onEpoch?.(report);
+    startStep = 0;
+    lossSum = 0;
+    const stopping = control.shouldStop?.() === true && epoch + 1 < c.epochs;
+    const dir = c.checkpointDir ?? (stopping ? path.resolve('checkpoints') : null);
+    checkpointFile = (await checkpoint({ epoch: epoch + 1, step: 0, loaderState: trainLoader.state(), lossSum: 0 }, dir)) ?? checkpointFile;
+    if (stopping) {
+      reporter.line(`Stopped at the end of epoch ${epoch + 1}: saved ${checkpointFile}`);
+      return { epochs: history, stopped: true, checkpointFile };
+    }
+  }
+  if (c.checkpoint) {
+    const weights = model.stateDict();
+    try {
+      await save(weights, c.checkpoint);
+    } finally {
+      for (const t of Object.values(weights)) t.dispose();
+    }
+    reporter.line(`Saved the trained weights to ${c.checkpoint}`);
+  }
+  return { epochs: history, stopped: false, checkpointFile };
+}
+
+/** The state dict in a weights file: a plain state dict, or a training checkpoint's model. */
+function weightsIn(loaded: Value, file: string): Record<string, Tensor> {
+  const isCheckpoint = loaded !== null && typeof loaded === 'object' && !Array.isArray(loaded) && !(loaded instanceof Tensor) &&
+    (loaded as { format?: unknown }).format === CHECKPOINT_FORMAT && 'model' in loaded;
+  const weights = isCheckpoint ? (loaded as unknown as Checkpoint).model : loaded;
+  if (!weights || typeof weights !== 'object' || Array.isArray(weights) || weights instanceof Tensor) {
+    throw new Error(`${file} does not hold a state dict`);
+  }
+  return weights as Record<string, Tensor>;
+}
+
+/** Evaluates saved weights (a state dict file, or a checkpoint) on the test split. */
+export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): Promise<{ accuracy: number; loss: number }> {
+  const c = resolveConfig(partial);
+  if (!c.checkpoint) throw new TypeError('test needs a checkpoint file');
+  applyCpuSettings(c);
+  let test: CIFAR10 | null = null;
+  let model: AlexNetModel | null = null;
+  try {
+    const data = await loadData({ ...c, trainLimit: 1 }, (l) => reporter.line(l));
+    data.train.dispose();
+    test = data.test;
+    model = new AlexNetModel();
+    const loaded = await load(c.checkpoint);
+    try {
+      model.loadStateDict(weightsIn(loaded, c.checkpoint));
+    } finally {
+      disposeValue(loaded);
+    }
+    model.to(c.device);
+    const loader = new DataLoader(test, { batchSize: c.testBatchSize, device: c.device });
+    const ev = evaluate(model, loader, crossEntropyLoss, { reporter });
+    reporter.line(`Test accuracy for AlexNet: ${ev.accuracy.toFixed(2)}% (${ev.correct}/${ev.total}), loss ${ev.loss.toFixed(3)}`);
+    return { accuracy: ev.accuracy, loss: ev.loss };
+  } finally {
+    model?.dispose();
+    test?.dispose();
+  }
+}

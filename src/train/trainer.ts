@@ -1,0 +1,81 @@
+// Trainer: runs a training run in a worker thread, so the Node event loop stays
+// free while libtorch computes. Progress comes back as messages; stop() (or
+// Ctrl-C in the CLI) asks the worker to checkpoint its last finished step and end.
+import { EventEmitter } from 'node:events';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { resolveConfig, RunConfig } from './config';
+import { ConsoleReporter, Reporter } from './reporter';
+import { EpochReport, RunResult } from './run';
+
+/** Messages from the worker (see worker.ts). */
+export type WorkerMessage =
+  | { type: 'line'; text: string }
+  | { type: 'barStart'; total: number; desc: string }
+  | { type: 'barUpdate'; n: number }
+  | { type: 'barEnd' }
+  | { type: 'epoch'; report: EpochReport }
+  | { type: 'done'; result: RunResult }
+  | { type: 'error'; message: string; stack?: string };
+
+export interface TrainerEvents {
+  epoch: [EpochReport];
+  line: [string];
+}
+
+export class Trainer extends EventEmitter<TrainerEvents> {
+  readonly config: RunConfig;
+  private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  private worker: Worker | null = null;
+
+  /** `reporter` receives lines and bar updates; the console by default, null for none. */
+  constructor(config: Partial<RunConfig>, private readonly reporter: Reporter | null = new ConsoleReporter()) {
+    super();
+    this.config = resolveConfig(config);
+  }
+
+  /** Trains in a worker thread; resolves when the run ends or stops. */
+  fit(): Promise<RunResult> {
+    if (this.worker) return Promise.reject(new Error('Trainer.fit() is already running'));
+    const ts = __filename.endsWith('.ts');
+    const file = path.join(__dirname, ts ? 'worker.ts' : 'worker.js');
+    const worker = new Worker(file, {
+      workerData: { config: this.config, stopFlag: this.stopFlag },
+      execArgv: ts ? ['--require', 'ts-node/register'] : [],
+    });
+    this.worker = worker;
+    return new Promise<RunResult>((resolve, reject) => {
+      let settled = false;
+      const finish = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        this.worker = null;
+        fn();
+      };
+      worker.on('message', (m: WorkerMessage) => {
+        const r = this.reporter;
+        switch (m.type) {
+          case 'line': r?.line(m.text); this.emit('line', m.text); break;
+          case 'barStart': r?.barStart(m.total, m.desc); break;
+          case 'barUpdate': r?.barUpdate(m.n); break;
+          case 'barEnd': r?.barEnd(); break;
+          case 'epoch': this.emit('epoch', m.report); break;
+          case 'done': finish(() => resolve(m.result)); break;
+          case 'error': {
+            const e = new Error(m.message);
+            if (m.stack) e.stack = m.stack;
+            finish(() => reject(e));
+            break;
+          }
+        }
+      });
+      worker.on('error', (e) => finish(() => reject(e)));
+      worker.on('exit', (code) => finish(() => reject(new Error(`training worker exited with code ${code}`))));
+    });
+  }
+
+  /** Asks the run to save a checkpoint after the current step and end. */
+  stop(): void {
+    Atomics.store(this.stopFlag, 0, 1);
+  }
+}

@@ -1,0 +1,18 @@
+// resolveConfig is the one place a run's settings are checked: the CLI and the
+// API get the same rules (see system/cli for the flags' messages).
+import test from 'ava';
+import { defaultConfig, resolveConfig } from '../../src/train';
+
+test('defaults resolve; every field is checked by name', (t) => {
+  t.deepEqual(resolveConfig({}), defaultConfig);
+  t.throws(() => resolveConfig({ lr: 0 }), { message: 'Expected positive number for lr but received 0 of type number' });
+  t.throws(() => resolveConfig({ epochs: Number.NaN }), { message: 'Expected positive integer for epochs but received NaN of type number' });
+  t.throws(() => resolveConfig({ device: 'tpu' }), { message: /^Expected device such as 'cpu'.* for device but received 'tpu'/ });
+  t.throws(() => resolveConfig({ checkpointEvery: 5 }), { message: 'checkpointEvery needs checkpointDir' });
+  t.throws(() => resolveConfig({ epochs: 5, scheduleEpochs: 2 }), { message: 'scheduleEpochs (2) must be at least epochs (5)' });
+  t.throws(() => resolveConfig({ epoch: 5 } as never), { message: /^Unknown option 'epoch' in config/ });
+});
+
+test('a label names the fields as the caller knows them', (t) => {
+  t.throws(() => resolveConfig({ resume: true }, (k) => `--${k}`), { message: '--resume needs --checkpointDir' });
+});
