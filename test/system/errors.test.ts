@@ -281,7 +281,7 @@ const rawCases: { name: string; code: string; message: RegExp; type?: 'TypeError
 ];
 
 test('the raw addon: wrong types and arity throw JS Errors and the process lives', (t) => {
-  const native = require.resolve('../src/native');
+  const native = require.resolve('../../src/native');
   const program = `
     const a = require(${JSON.stringify(native)}).addon;
     const x4 = a.Tensor.random('randn', [1, 2, 4, 4], 'float32', 'cpu');

@@ -16,9 +16,9 @@ const WARMUP = 20;
 const MB = 1024 * 1024;
 
 function child(mode: 'clean' | 'leak' | 'sgd'): { rssAfterWarmup: number; rssEnd: number; samples: number[]; loss: number } {
-  const tensorJs = require.resolve('../src/tensor');
-  const sgdJs = require.resolve('../src/optim/sgd');
-  const functionalJs = require.resolve('../src/nn/functional');
+  const tensorJs = require.resolve('../../src/tensor');
+  const sgdJs = require.resolve('../../src/optim/sgd');
+  const functionalJs = require.resolve('../../src/nn/functional');
   const program = `
     const T = require(${JSON.stringify(tensorJs)});
     const F = require(${JSON.stringify(functionalJs)});
