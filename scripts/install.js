@@ -234,6 +234,8 @@ function build(args) {
   const cachedAddon = path.join(cacheDir(), 'addons', addonKey(config), 'torchbridge.node');
   if (!args.force && fs.existsSync(cachedAddon)) {
     copyAtomic(cachedAddon, addonPath);
+    const now = new Date();
+    fs.utimesSync(path.dirname(cachedAddon), now, now); // recently used: pruned last
     fs.writeFileSync(stampPath, JSON.stringify(config, null, 2));
     console.log(`torchbridge: using the addon built before from these sources for ${args.device} against libtorch from ${torch.source}`);
     console.log(`torchbridge: copied ${cachedAddon} (npm run build:native compiles it again)`);
@@ -270,6 +272,7 @@ function build(args) {
   fs.writeFileSync(stampPath, JSON.stringify(config, null, 2));
   try {
     copyAtomic(addonPath, cachedAddon);
+    pruneAddonCache(path.dirname(path.dirname(cachedAddon)), 10);
   } catch (e) {
     console.log(`torchbridge: note: could not cache the addon in ${cachedAddon}: ${e.message}`);
   }
@@ -293,6 +296,13 @@ function addonKey(config) {
   const sources = ['CMakeLists.txt', ...fs.readdirSync(path.join(root, 'binding')).sort().map((f) => path.join('binding', f))];
   for (const f of sources) h.update(`${f}\0`).update(fs.readFileSync(path.join(root, f)));
   return h.digest('hex').slice(0, 20);
+}
+
+// Keeps the newest `keep` cached builds (each build of changed sources adds one).
+function pruneAddonCache(dir, keep) {
+  const entries = fs.readdirSync(dir).map((name) => ({ name, time: fs.statSync(path.join(dir, name)).mtimeMs }));
+  entries.sort((a, b) => b.time - a.time);
+  for (const { name } of entries.slice(keep)) fs.rmSync(path.join(dir, name), { recursive: true, force: true });
 }
 
 // Copies to a temporary name, then renames: a reader never sees half a file.
