@@ -9,8 +9,16 @@ import * as v from './validate';
 
 /** The dtypes autocast runs in. */
 export const autocastDtypes = ['bfloat16', 'float16'] as const;
+/** The lower-precision dtype {@link autocast} computes in. */
 export type AutocastDtype = (typeof autocastDtypes)[number];
 
+/**
+ * Runs `fn` with libtorch's automatic mixed precision on for the device type of `device`, as Python's
+ * `with torch.autocast(device_type, dtype):`. Eligible ops (convolutions, matmuls) run in `dtype`,
+ * the rest in float32. Put the forward pass and the loss inside; call backward() outside.
+ * 'bfloat16' needs no loss scaling; 'float16' needs a {@link GradScaler}. Returns what `fn` returns.
+ * Throws a TypeError for an unknown device or dtype.
+ */
 export function autocast<T>(device: string, dtype: AutocastDtype, fn: () => T): T {
   const type = parseDevice(device).type;
   v.oneOf(dtype, 'dtype', autocastDtypes);
@@ -22,6 +30,7 @@ export function autocast<T>(device: string, dtype: AutocastDtype, fn: () => T): 
   }
 }
 
+/** Options of {@link GradScaler}, with torch.amp.GradScaler's defaults. */
 export interface GradScalerOptions {
   /** Starting scale (PyTorch: 2**16). */
   initScale?: number;
@@ -29,34 +38,49 @@ export interface GradScalerOptions {
   growthFactor?: number;
   /** Scale *= this when a step's gradients hold inf/NaN (the step is skipped). */
   backoffFactor?: number;
+  /** Clean steps between growths (PyTorch: 2000). */
   growthInterval?: number;
   /** false makes every method a pass-through, so one loop serves both cases. */
   enabled?: boolean;
 }
 
+/**
+ * {@link GradScaler.stateDict}'s result: torch.amp.GradScaler's `state_dict()` keys, so Python and
+ * torchbridge checkpoints interchange.
+ */
 export interface GradScalerState {
+  /** The current loss scale. */
   scale: number;
+  /** See {@link GradScalerOptions.growthFactor}. */
   growth_factor: number;
+  /** See {@link GradScalerOptions.backoffFactor}. */
   backoff_factor: number;
+  /** See {@link GradScalerOptions.growthInterval}. */
   growth_interval: number;
+  /** Clean steps since the scale last changed. */
   _growth_tracker: number;
 }
 
 type Stage = 'ready' | 'unscaled' | 'stepped';
 
 /**
- * torch.amp.GradScaler: loss scaling for float16 training. The same kernels in
- * the same order, so a run matches Python's step for step:
+ * torch.amp.GradScaler: loss scaling for float16 training, so small gradients do not underflow.
+ * The same kernels in the same order, so a run matches Python's step for step:
  *
- *   const loss = autocast('cuda', 'float16', () => criterion(net.forward(x), y));
- *   scaler.scale(loss).backward();
- *   scaler.step(opt);   // unscales; skips the step when a gradient is inf/NaN
- *   scaler.update();
+ * ```ts
+ * const loss = autocast('cuda', 'float16', () => criterion(net.forward(x), y));
+ * scaler.scale(loss).backward();
+ * scaler.step(opt);   // unscales; skips the step when a gradient is inf/NaN
+ * scaler.update();
+ * ```
  *
  * step() reads one flag from the device, as Python's does with non-fused optimizers.
+ * Call {@link GradScaler.dispose} when done.
  */
 export class GradScaler {
+  /** The device named at construction. The scale itself is made on the device of the first loss passed to scale(). */
   readonly device: string;
+  /** false when constructed with `enabled: false`: every method is then a pass-through. */
   readonly enabled: boolean;
   private initScale: number;
   private readonly growthFactor: number;
@@ -67,6 +91,11 @@ export class GradScaler {
   private tracker: Tensor | null = null;
   private readonly stages = new Map<Optimizer, { stage: Stage; foundInf: Tensor | null }>();
 
+  /**
+   * @param device - the training device, 'cuda' by default; checked (and initialised) now.
+   * @param options - see {@link GradScalerOptions}.
+   * @throws TypeError for a bad option, e.g. backoffFactor >= 1, or an unknown device.
+   */
   constructor(device = 'cuda', options: GradScalerOptions = {}) {
     const o = v.options(options, 'GradScaler options', ['initScale', 'growthFactor', 'backoffFactor', 'growthInterval', 'enabled']);
     this.device = checkDevice(device, 'device');
@@ -91,7 +120,11 @@ export class GradScaler {
     }
   }
 
-  /** Divides the optimizer's gradients by the scale in place (for clipping before step). */
+  /**
+   * Divides the optimizer's gradients by the scale in place and records whether any is inf/NaN; call
+   * it before clipping gradients. At most once per optimizer between updates; throws otherwise, and
+   * for float16 gradients (keep parameters in float32).
+   */
   unscale_(optimizer: Optimizer): void {
     if (!this.enabled) return;
     const st = this.state(optimizer, 'unscale_');
@@ -126,7 +159,10 @@ export class GradScaler {
     }
   }
 
-  /** Unscales (unless unscale_ was called) and steps, unless a gradient is inf/NaN. Returns whether it stepped. */
+  /**
+   * Unscales (unless unscale_ was called) and calls `optimizer.step()`, unless a gradient is inf/NaN.
+   * Returns whether it stepped. Throws when called twice before update(), or before scale().
+   */
   step(optimizer: Optimizer): boolean {
     if (!this.enabled) {
       optimizer.step();
@@ -178,6 +214,10 @@ export class GradScaler {
     };
   }
 
+  /**
+   * Restores a {@link GradScaler.stateDict} (ours or Python's). Throws when this scaler is disabled, the
+   * dict is empty, or its growth settings differ from this scaler's.
+   */
   loadStateDict(state: GradScalerState): void {
     if (!this.enabled) throw new Error('GradScaler.loadStateDict: this scaler is disabled');
     const o = v.options(state, 'state', ['scale', 'growth_factor', 'backoff_factor', 'growth_interval', '_growth_tracker']);

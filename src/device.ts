@@ -3,7 +3,9 @@
 import { addon, Backends } from './native';
 import { invalid } from './validate';
 
+/** The kinds of device torchbridge can be built for: the CPU, CUDA GPUs, and Ascend NPUs through torch_npu. */
 export type DeviceType = 'cpu' | 'cuda' | 'npu';
+/** A device name: 'cpu', 'cuda', 'cuda:N', 'npu' or 'npu:N'. */
 export type Device = string;
 
 const pattern = /^(cpu|cuda|npu)(?::(\d+))?$/;
@@ -27,7 +29,17 @@ export function isTransferToNpu(): boolean {
   return cudaToNpu;
 }
 
-export function parseDevice(v: unknown, name = 'device'): { type: DeviceType; index: number | null } {
+/**
+ * Splits a device name into its type and index ('cuda:1' gives `{ type: 'cuda', index: 1 }`) without
+ * touching the device; applies {@link transferToNpu}. Throws a TypeError naming `name` for anything
+ * else, 'cpu:0' included.
+ */
+export function parseDevice(v: unknown, name = 'device'): {
+  /** The device kind. */
+  type: DeviceType;
+  /** N of 'cuda:N', or null when none was given. */
+  index: number | null;
+} {
   const m = typeof v === 'string' ? pattern.exec(v) : null;
   if (!m || (m[1] === 'cpu' && m[2] !== undefined)) {
     throw invalid("device such as 'cpu', 'cuda', 'cuda:1', 'npu' or 'npu:0'", name, v);
@@ -46,7 +58,10 @@ export function parseDevice(v: unknown, name = 'device'): { type: DeviceType; in
 let cached: Backends | null = null;
 const ready = new Set<string>();
 
-/** Which devices were compiled in, which are usable now, and the libtorch version. */
+/**
+ * What this build of the addon has: which devices were compiled in and which are usable now, the
+ * libtorch version, CPU threads. Read fresh on every call.
+ */
 export function backends(): Backends {
   cached = addon.backends();
   return cached;

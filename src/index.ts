@@ -1,6 +1,13 @@
 // torchbridge: libtorch for Node.js. This is the library: tensors and autograd,
 // nn, optim, data, models, save/load, devices and runtime settings. The
 // AlexNet training recipe is at 'torchbridge/train'.
+/**
+ * The library: tensors and autograd, `nn`, `optim`, `data`, mixed precision, PyTorch-format
+ * save/load, the AlexNet model, devices and runtime settings. Names and behaviour follow PyTorch
+ * (`Tensor`, `nn.Module`, `optim.SGD`, `optim.OneCycleLR`, ...), in camelCase.
+ *
+ * @module torchbridge
+ */
 export { backends, parseDevice, transferToNpu, isTransferToNpu } from './device';
 export type { DeviceType } from './device';
 export type { Backends } from './native';

@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { packageRoot } from './paths';
 
+/** A tensor element type, by torch's name (`torch.float32` is 'float32'). */
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'uint8' | 'bool';
 export type TypedData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Uint16Array;
 
@@ -90,17 +91,42 @@ export interface RouteCounts {
   maxPool2dAten: number;
 }
 
+/** What {@link backends} reports about the loaded addon and libtorch. */
 export interface Backends {
-  compiled: { cpu: boolean; cuda: boolean; npu: boolean };
-  available: { cpu: boolean; cuda: boolean; npu: boolean };
+  /** Devices this build of the addon supports (`npm run build:native -- --device ...`). */
+  compiled: {
+    /** Always true. */
+    cpu: boolean;
+    /** Built with CUDA. */
+    cuda: boolean;
+    /** Built against torch_npu. */
+    npu: boolean;
+  };
+  /** Devices usable now: CUDA with a GPU present; npu once it has been initialised by a first use. */
+  available: {
+    /** Always true. */
+    cpu: boolean;
+    /** A CUDA device is present. */
+    cuda: boolean;
+    /** torch_npu is initialised. */
+    npu: boolean;
+  };
+  /** CUDA devices visible; 0 without CUDA. */
   cudaDeviceCount: number;
-  /** How the npu build reaches torch_npu: 'libtorch_npu' (linked) or 'wheel' (imported through Python); null without npu. */
+  /**
+   * How the npu build reaches torch_npu: 'libtorch_npu' (linked) or 'wheel' (imported through Python);
+   * null without npu.
+   */
   npuRoute: 'libtorch_npu' | 'wheel' | null;
   /** NPUs visible once 'npu' has been initialised (ASCEND_RT_VISIBLE_DEVICES applied); 0 before. */
   npuDeviceCount: number;
+  /** The libtorch version the addon was compiled against, e.g. '2.13.0'. */
   libtorch: string;
+  /** Whether libtorch uses the C++11 std::string ABI (`_GLIBCXX_USE_CXX11_ABI`). */
   cxx11Abi: boolean;
+  /** libtorch's intra-op CPU threads (see {@link setNumThreads}). */
   threads: number;
+  /** libtorch's `at::get_parallel_info()` text: OpenMP, MKL and oneDNN threading. */
   parallelInfo: string;
 }
 

@@ -5,6 +5,10 @@ import { addon, RawTensor, Saveable } from './native';
 import { Tensor } from './tensor';
 import * as v from './validate';
 
+/**
+ * What {@link save} writes and {@link load} returns: tensors, finite numbers, strings, booleans,
+ * null, and arrays and plain objects of them (a state dict, an optimizer's state dict, a checkpoint).
+ */
 export type Value = Tensor | number | string | boolean | null | Value[] | { [key: string]: Value };
 
 function toRaw(x: unknown, where: string, depth = 0): Saveable {
@@ -46,7 +50,10 @@ function fromRaw(x: Saveable, seen = new Map<object, Value>()): Value {
   return out;
 }
 
-/** Disposes every tensor inside a saved or loaded value. */
+/**
+ * Disposes every tensor inside a saved or loaded value, however deeply nested: free what {@link load}
+ * returned with it.
+ */
 export function disposeValue(x: Value | undefined): void {
   if (x instanceof Tensor) x.dispose();
   else if (Array.isArray(x)) x.forEach(disposeValue);
@@ -54,16 +61,25 @@ export function disposeValue(x: Value | undefined): void {
 }
 
 /**
- * Saves tensors, numbers, strings, arrays and objects to `path`, atomically.
- * Object keys that are whole numbers ("0", "12") become Python int keys, as
- * torch.optim's state dicts need; load() gives them back as strings.
+ * Saves tensors, numbers, strings, arrays and objects to `path` in PyTorch's format, as
+ * `torch.save`: Python's `torch.load` reads the file. Written to a temporary file that is flushed
+ * and renamed, so a crash never leaves half a file. Object keys that are whole numbers ("0", "12")
+ * become Python int keys, as torch.optim's state dicts need; load() gives them back as strings.
+ *
+ * Throws a TypeError for values it cannot write (NaN, functions, class instances other than
+ * Tensor), an Error for a disposed tensor or a failed write. The tensors stay the caller's.
  */
 export async function save(value: Value, path: string): Promise<void> {
   v.string(path, 'path');
   await addon.save(path, toRaw(value, 'value'));
 }
 
-/** Loads a file written by save() or by Python's torch.save. Never runs code from the file. */
+/**
+ * Loads a file written by {@link save} or by Python's `torch.save`, as `torch.load(weights_only=True)`:
+ * only dicts, lists, tuples, numbers, strings and tensors are read, and nothing in the file runs.
+ * The caller owns the returned tensors (free them with {@link disposeValue}). Throws an Error that
+ * names the problem for a missing, truncated or hostile file.
+ */
 export async function load(path: string): Promise<Value> {
   v.string(path, 'path');
   return fromRaw(await addon.load(path));

@@ -7,17 +7,34 @@ import { addon, DType, RawTensor, TypedData } from './native';
 import * as v from './validate';
 
 export type { DType } from './native';
+/** Every {@link DType} a tensor can have, in the order torch lists them. */
 export const dtypes: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'uint8', 'bool'];
 
+/**
+ * Options of the tensor factories ({@link zeros}, {@link randn}, ...), as torch's `dtype=`, `device=`
+ * and `requires_grad=` keywords.
+ */
 export interface TensorOptions {
+  /** Element type; float32 by default (int64 for {@link randint}, {@link randperm} and integer {@link arange}). */
   dtype?: DType;
+  /** Where the tensor lives: 'cpu' (the default), 'cuda', 'cuda:N', 'npu' or 'npu:N'. */
   device?: string;
+  /** Record operations on the tensor for autograd; false by default. */
   requiresGrad?: boolean;
 }
 
 type Scope = Set<Tensor>;
 const scopes: Scope[] = [];
 
+/**
+ * A multi-dimensional array held by libtorch, on the CPU or a device, as `torch.Tensor`.
+ *
+ * Make tensors with the factories ({@link tensor}, {@link zeros}, {@link randn}, ...), not the
+ * constructor. Each tensor owns native memory that the JavaScript GC does not see in time: free it
+ * with {@link Tensor.dispose}, or create it inside {@link tidy}. Operations return new tensors;
+ * the methods ending in `_` work in place. Failures from libtorch are Errors that name the
+ * operation; wrong argument types are TypeErrors.
+ */
 export class Tensor {
   /** @internal */
   readonly raw: RawTensor;
@@ -28,32 +45,57 @@ export class Tensor {
     scopes[scopes.length - 1]?.add(this);
   }
 
+  /** Size of each dimension, as `t.shape` (a new array each time). */
   get shape(): number[] { return this.raw.shape(); }
+  /** Element type. */
   get dtype(): DType { return this.raw.dtype(); }
+  /** Device it lives on: 'cpu', 'cuda:0', 'npu:0', ... */
   get device(): string { return this.raw.device(); }
+  /** Number of dimensions (0 for a scalar). */
   get ndim(): number { return this.shape.length; }
+  /** Number of elements: the product of the shape. */
   get numel(): number { return this.shape.reduce((a, b) => a * b, 1); }
+  /** Elements to skip per step in each dimension, as `t.stride()`. */
   get strides(): number[] { return this.raw.strides(); }
+  /** Whether {@link Tensor.dispose} has freed it; any other use then throws `Tensor already disposed`. */
   get isDisposed(): boolean { return this.raw.isDisposed(); }
 
+  /** Whether autograd records operations on it, as `t.requires_grad`. Set it on leaf tensors only. */
   get requiresGrad(): boolean { return this.raw.requiresGrad(); }
+  /** Turns autograd recording on or off for this (leaf) tensor, as `t.requires_grad_(flag)`. */
   set requiresGrad(flag: boolean) { this.raw.setRequiresGrad(v.boolean(flag, 'requiresGrad')); }
-  /** The accumulated gradient, or null. A new handle each time: dispose it or read it in tidy(). */
+  /**
+   * The gradient accumulated by {@link Tensor.backward}, or null before any, as `t.grad`.
+   * A new handle each time: dispose it, or read it inside {@link tidy}.
+   */
   get grad(): Tensor | null {
     const g = this.raw.grad();
     return g ? new Tensor(g) : null;
   }
 
-  /** Frees the native memory now. Idempotent. */
+  /**
+   * Releases the native tensor now instead of at garbage collection. Idempotent. The memory is
+   * freed once no other handle (a view, a detach(), a state-dict entry) shares the storage.
+   */
   dispose(): void { this.raw.dispose(); }
 
-  /** A copy of the values as a TypedArray (int64 as BigInt64Array; half types as Float32Array). */
+  /**
+   * A copy of the values in row-major order as a TypedArray: float32, float16 and bfloat16 as
+   * Float32Array, float64 as Float64Array, int64 as BigInt64Array, int32 as Int32Array, uint8 and
+   * bool as Uint8Array. Device tensors are copied to the host first.
+   */
   data(): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array { return this.raw.data(); }
-  /** The values as a flat array of numbers. */
+  /** The values as a flat array of numbers, row-major (int64 beyond 2^53 loses precision). */
   toArray(): number[] { return Array.from(this.raw.data() as ArrayLike<number | bigint>, Number); }
+  /** The value of a one-element tensor as a number. On a device this waits for the device to finish. */
   item(): number { return this.raw.item(); }
 
-  /** Moves and/or converts: t.to('cuda'), t.to('float64'), t.to({device, dtype, memoryFormat}). */
+  /**
+   * This tensor on another device and/or in another dtype or memory format, as `t.to(...)`:
+   * `t.to('cuda')`, `t.to('float64')`, `t.to({ device, dtype, memoryFormat })`. A new handle on the
+   * same storage when nothing changes, as in torch; gradients flow back through it. Throws when the
+   * device is not built in or not present.
+   */
   to(target: string | { device?: string; dtype?: DType; memoryFormat?: 'channels_last' | 'contiguous' }): Tensor {
     if (typeof target === 'string') {
       if ((dtypes as readonly string[]).includes(target)) return new Tensor(this.raw.to(null, target as DType, null));
@@ -67,28 +109,53 @@ export class Tensor {
     ));
   }
 
+  /**
+   * Computes the gradients of this tensor with respect to the graph's leaves and accumulates them
+   * into their {@link Tensor.grad}, as `t.backward()`.
+   *
+   * @param gradient - d(out)/d(this); may be omitted only for a scalar.
+   * @param options - `retainGraph` keeps the graph for another backward (false by default).
+   */
   backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
     this.raw.backward(gradient ? asTensor(gradient, 'gradient').raw : null, options.retainGraph ?? false);
   }
 
   // Elementwise.
+  /** this + alpha * other, broadcasting as torch does. */
   add(other: Tensor | number, alpha = 1): Tensor { return this.binary('add', other, alpha); }
+  /** this - alpha * other, broadcasting. */
   sub(other: Tensor | number, alpha = 1): Tensor { return this.binary('sub', other, alpha); }
+  /** Elementwise product, broadcasting. */
   mul(other: Tensor | number): Tensor { return this.binary('mul', other); }
+  /** Elementwise true division (integer tensors give floats), broadcasting. */
   div(other: Tensor | number): Tensor { return this.binary('div', other); }
+  /** Elementwise power, broadcasting. */
   pow(exponent: Tensor | number): Tensor { return this.binary('pow', exponent); }
+  /** Elementwise `==`, as a bool tensor. */
   eq(other: Tensor | number): Tensor { return this.binary('eq', other); }
+  /** Elementwise `>`, as a bool tensor. */
   gt(other: Tensor | number): Tensor { return this.binary('gt', other); }
+  /** Elementwise `<`, as a bool tensor. */
   lt(other: Tensor | number): Tensor { return this.binary('lt', other); }
+  /** Matrix product with torch.matmul's rules (batched, broadcast, 1-d as vectors). */
   matmul(other: Tensor): Tensor { return new Tensor(this.raw.binary('matmul', asTensor(other, 'other').raw)); }
+  /** -this, elementwise. */
   neg(): Tensor { return this.unary('neg'); }
+  /** e to the power of each element. */
   exp(): Tensor { return this.unary('exp'); }
+  /** Natural logarithm, elementwise. */
   log(): Tensor { return this.unary('log'); }
+  /** Square root, elementwise. */
   sqrt(): Tensor { return this.unary('sqrt'); }
+  /** Absolute value, elementwise. */
   abs(): Tensor { return this.unary('abs'); }
+  /** max(x, 0), elementwise. */
   relu(): Tensor { return this.unary('relu'); }
+  /** 1 / (1 + exp(-x)), elementwise. */
   sigmoid(): Tensor { return this.unary('sigmoid'); }
+  /** Hyperbolic tangent, elementwise. */
   tanh(): Tensor { return this.unary('tanh'); }
+  /** Limits every element to [min, max]; null leaves that side open. */
   clamp(min: number | null, max: number | null = null): Tensor {
     if (min !== null) v.number(min, 'min');
     if (max !== null) v.number(max, 'max');
@@ -96,60 +163,101 @@ export class Tensor {
   }
 
   // Reductions. With no dim they reduce everything.
+  /** Sum over `dim` (one or several; all when omitted). keepdim keeps reduced dimensions as size 1. */
   sum(dim?: number | number[], keepdim = false): Tensor { return this.reduce('sum', dim, keepdim); }
+  /** Mean over `dim` (one or several; all when omitted). keepdim keeps reduced dimensions as size 1. */
   mean(dim?: number | number[], keepdim = false): Tensor { return this.reduce('mean', dim, keepdim); }
-  /** max() over everything; max(dim) gives {values, indices} like torch.max(x, dim). */
+  /** The largest value, as a 0-d tensor. */
   max(): Tensor;
-  max(dim: number, keepdim?: boolean): { values: Tensor; indices: Tensor };
+  /** The largest values along `dim` and their int64 positions, as `torch.max(x, dim)`. */
+  max(dim: number, keepdim?: boolean): {
+    /** The maxima. */
+    values: Tensor;
+    /** Their positions along `dim` (int64). */
+    indices: Tensor;
+  };
   max(dim?: number, keepdim = false): Tensor | { values: Tensor; indices: Tensor } {
     if (dim === undefined) return this.reduce('max', undefined, false);
     const [values, indices] = this.raw.maxDim(v.integer(dim, 'dim'), v.boolean(keepdim, 'keepdim'));
     return { values: new Tensor(values), indices: new Tensor(indices) };
   }
+  /** Index of the largest value along `dim`, or in the flattened tensor when omitted (int64). */
   argmax(dim?: number, keepdim = false): Tensor { return this.reduce('argmax', dim, keepdim); }
+  /** softmax along `dim`: exp(x) / sum(exp(x)). */
   softmax(dim: number): Tensor { return this.reduce('softmax', v.integer(dim, 'dim'), false); }
+  /** log(softmax(x)) along `dim`, computed stably, as `log_softmax`. */
   logSoftmax(dim: number): Tensor { return this.reduce('logSoftmax', v.integer(dim, 'dim'), false); }
 
   // Shapes.
+  /**
+   * The same values in a new shape, a view when possible (a copy otherwise); one size may be -1.
+   * Takes sizes as arguments or one array.
+   */
   reshape(...shape: number[] | [number[]]): Tensor { return this.shaped('reshape', shapeArgs(shape, 'shape', -1)); }
+  /**
+   * A view with a new shape, sharing storage; throws when the strides do not allow one (use reshape).
+   * One size may be -1.
+   */
   view(...shape: number[] | [number[]]): Tensor { return this.shaped('view', shapeArgs(shape, 'shape', -1)); }
+  /** A view with the dimensions reordered. */
   permute(...dims: number[] | [number[]]): Tensor { return this.shaped('permute', shapeArgs(dims, 'dims')); }
+  /** A view repeating size-1 dimensions to `shape` without copying; -1 keeps a size. */
   expand(...shape: number[] | [number[]]): Tensor { return this.shaped('expand', shapeArgs(shape, 'shape', -1)); }
+  /** Flattens dimensions startDim..endDim (inclusive, all by default) into one. */
   flatten(startDim = 0, endDim = -1): Tensor {
     return this.shaped('flatten', [v.integer(startDim, 'startDim'), v.integer(endDim, 'endDim')]);
   }
+  /** A view with two dimensions swapped. */
   transpose(dim0: number, dim1: number): Tensor {
     return this.shaped('transpose', [v.integer(dim0, 'dim0'), v.integer(dim1, 'dim1')]);
   }
+  /** Removes size-1 dimensions: all of them, or only `dim`. */
   squeeze(dim?: number): Tensor { return this.shaped('squeeze', dim === undefined ? [] : [v.integer(dim, 'dim')]); }
+  /** Inserts a size-1 dimension at `dim`. */
   unsqueeze(dim: number): Tensor { return this.shaped('unsqueeze', [v.integer(dim, 'dim')]); }
+  /** The tensor itself in contiguous (row-major) memory: a copy only when it is not already. */
   contiguous(): Tensor { return this.unary('contiguous'); }
+  /** A copy with its own memory; gradients flow back through it. */
   clone(): Tensor { return this.unary('clone'); }
+  /** A new handle on the same storage, cut from the autograd graph. */
   detach(): Tensor { return this.unary('detach'); }
+  /** Transpose of a matrix (at most 2-d). */
   t(): Tensor { return this.unary('t'); }
+  /** The slices along `dim` at the int64 positions in `index`, as `index_select`. */
   indexSelect(dim: number, index: Tensor): Tensor {
     return new Tensor(this.raw.indexSelect(v.integer(dim, 'dim'), asTensor(index, 'index').raw));
   }
+  /** A view of `length` entries along `dim` from `start`. */
   narrow(dim: number, start: number, length: number): Tensor {
     return new Tensor(this.raw.narrow(v.integer(dim, 'dim'), v.integer(start, 'start'), v.integer(length, 'length', 0)));
   }
 
   // In place; each returns this tensor.
+  /** In-place {@link Tensor.relu}. */
   relu_(): this { this.raw.inPlace('relu_'); return this; }
+  /** Fills with zeros, in place. */
   zero_(): this { this.raw.inPlace('zero_'); return this; }
+  /** Fills with `value`, in place. */
   fill_(value: number): this { this.raw.inPlace('fill_', v.number(value, 'value')); return this; }
+  /** Fills with samples from U(from, to), drawn from the global generator (see {@link manualSeed}), in place. */
   uniform_(from: number, to: number): this {
     this.raw.inPlace('uniform_', v.finite(from, 'from'), v.finite(to, 'to'));
     return this;
   }
+  /** Fills with samples from N(mean, std²) from the global generator, in place. */
   normal_(mean = 0, std = 1): this {
     this.raw.inPlace('normal_', v.finite(mean, 'mean'), v.number(std, 'std', 0));
     return this;
   }
+  /** Copies the values of `src` (broadcast, converted, across devices) into this tensor, in place. */
   copy_(src: Tensor): this { this.raw.inPlace('copy_', asTensor(src, 'src').raw); return this; }
-  /** Replaces the values and shape while keeping identity, like Python's `t.data = other`. */
+  /**
+   * Points this tensor at `other`'s storage (values, shape, device) while keeping its identity, as
+   * Python's `t.data = other`: parameters held by optimizers stay the same objects.
+   */
   setData(other: Tensor): this { this.raw.setData(asTensor(other, 'other').raw); return this; }
 
+  /** A one-line summary: shape, dtype and device (not the values). */
   toString(): string {
     return this.isDisposed ? 'Tensor(disposed)' : `Tensor(shape=[${this.shape}], dtype=${this.dtype}, device=${this.device})`;
   }
@@ -201,8 +309,18 @@ const arrayDtypes: [new (...a: never[]) => TypedData, DType][] = [
 ];
 
 /**
- * A tensor from values: a TypedArray or a (nested) number array, plus an optional shape.
- * tensor([[1, 2], [3, 4]]), tensor(new Float32Array(6), [2, 3]), tensor([1, 0], {dtype: 'int64'}).
+ * A tensor from values, as `torch.tensor`: a TypedArray (with an optional shape) or a rectangular
+ * nested array of numbers.
+ *
+ * ```ts
+ * tensor([[1, 2], [3, 4]]);                 // float32 [2, 2]
+ * tensor(new Float32Array(6), [2, 3]);      // the array's dtype
+ * tensor([1, 0], { dtype: 'int64' });
+ * ```
+ *
+ * Number arrays give float32 by default; a TypedArray keeps its own dtype (Float32Array float32,
+ * Float64Array float64, BigInt64Array int64, Int32Array int32, Uint8Array uint8). The values are
+ * copied. Throws a TypeError for ragged arrays or a shape the values do not fill.
  */
 export function tensor(values: ArrayLike<number> | ArrayLike<bigint> | unknown[], shapeOrOptions?: number[] | TensorOptions, maybeOptions?: TensorOptions): Tensor {
   const shape = Array.isArray(shapeOrOptions) ? checkShape(shapeOrOptions) : undefined;
@@ -247,43 +365,56 @@ export function tensor(values: ArrayLike<number> | ArrayLike<bigint> | unknown[]
   return finish(t, o.requiresGrad);
 }
 
+/** A tensor of zeros, as `torch.zeros`. float32 on the CPU unless `options` say otherwise. */
 export function zeros(shape: number[], options?: TensorOptions): Tensor {
   const o = resolve(options, 'float32');
   return finish(addon.Tensor.fill('zeros', checkShape(shape), o.dtype, o.device), o.requiresGrad);
 }
+/** A tensor of ones, as `torch.ones`. float32 on the CPU unless `options` say otherwise. */
 export function ones(shape: number[], options?: TensorOptions): Tensor {
   const o = resolve(options, 'float32');
   return finish(addon.Tensor.fill('ones', checkShape(shape), o.dtype, o.device), o.requiresGrad);
 }
+/** A tensor with uninitialised values, as `torch.empty`: the fastest factory when every value is overwritten next. */
 export function empty(shape: number[], options?: TensorOptions): Tensor {
   const o = resolve(options, 'float32');
   return finish(addon.Tensor.fill('empty', checkShape(shape), o.dtype, o.device), o.requiresGrad);
 }
+/** A tensor filled with `value`, as `torch.full`. float32 unless `options.dtype` says otherwise. */
 export function full(shape: number[], value: number, options?: TensorOptions): Tensor {
   const o = resolve(options, 'float32');
   return finish(addon.Tensor.fill('full', checkShape(shape), o.dtype, o.device, v.number(value, 'value')), o.requiresGrad);
 }
-/** Standard normal samples from the global generator (see manualSeed). */
+/** Samples from N(0, 1) drawn from the global generator (see {@link manualSeed}), as `torch.randn`. */
 export function randn(shape: number[], options?: TensorOptions): Tensor {
   const o = resolve(options, 'float32');
   return finish(addon.Tensor.random('randn', checkShape(shape), o.dtype, o.device), o.requiresGrad);
 }
-/** Uniform [0, 1) samples from the global generator. */
+/** Samples from U[0, 1) drawn from the global generator, as `torch.rand`. */
 export function rand(shape: number[], options?: TensorOptions): Tensor {
   const o = resolve(options, 'float32');
   return finish(addon.Tensor.random('rand', checkShape(shape), o.dtype, o.device), o.requiresGrad);
 }
+/**
+ * Integers drawn uniformly from [low, high) with the global generator, as `torch.randint`; int64 by default.
+ * Throws a TypeError unless high > low. Never requires grad.
+ */
 export function randint(low: number, high: number, shape: number[], options?: TensorOptions): Tensor {
   const o = resolve(options, 'int64');
   v.integer(low, 'low');
   v.integer(high, 'high', low + 1);
   return finish(addon.Tensor.random('randint', checkShape(shape), o.dtype, o.device, low, high), false);
 }
+/** A random permutation of 0..n-1 from the global generator, as `torch.randperm`; int64 by default. */
 export function randperm(n: number, options?: TensorOptions): Tensor {
   const o = resolve(options, 'int64');
   return finish(addon.Tensor.random('randperm', [], o.dtype, o.device, v.integer(n, 'n', 0)), false);
 }
-/** arange(end) or arange(start, end, step). */
+/**
+ * Values from start (inclusive, 0 by default) to end (exclusive) in steps of `step`, as `torch.arange`:
+ * `arange(end)` or `arange(start, end, step)`. int64 when all three are integers, float32 otherwise.
+ * Throws a TypeError for a step of 0.
+ */
 export function arange(startOrEnd: number, end?: number, step = 1, options?: TensorOptions): Tensor {
   const [s, e] = end === undefined ? [0, startOrEnd] : [startOrEnd, end];
   v.finite(s, 'start');
@@ -293,16 +424,24 @@ export function arange(startOrEnd: number, end?: number, step = 1, options?: Ten
   const o = resolve(options, allInts ? 'int64' : 'float32');
   return finish(addon.Tensor.arange(s, e, step, o.dtype, o.device), o.requiresGrad);
 }
+/**
+ * Joins tensors along an existing dimension `dim` (0 by default), as `torch.cat`. Shapes must match
+ * except in `dim`; the list must not be empty.
+ */
 export function cat(tensors: Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) throw v.invalid('non-empty array of tensors', 'tensors', tensors);
   return new Tensor(addon.Tensor.cat(tensors.map((t, i) => asTensor(t, `tensors[${i}]`).raw), v.integer(dim, 'dim')));
 }
+/** Joins same-shape tensors along a new dimension `dim` (0 by default), as `torch.stack`. */
 export function stack(tensors: Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) throw v.invalid('non-empty array of tensors', 'tensors', tensors);
   return new Tensor(addon.Tensor.stack(tensors.map((t, i) => asTensor(t, `tensors[${i}]`).raw), v.integer(dim, 'dim')));
 }
 
-/** Runs fn with autograd off, like `with torch.no_grad():`. */
+/**
+ * Runs `fn` with autograd off, as `with torch.no_grad():`: for evaluation and in-place weight
+ * updates, where no graph is needed. Returns what `fn` returns.
+ */
 export function noGrad<T>(fn: () => T): T {
   const prev = addon.isGradEnabled();
   addon.setGradEnabled(false);
@@ -323,8 +462,9 @@ function collect(value: unknown, out: Set<Tensor>, depth = 0): void {
 }
 
 /**
- * Runs fn and disposes every tensor created inside it, except the tensors it
- * returns (alone, or in an array or object), which move to the enclosing scope.
+ * Runs `fn` and disposes every tensor created inside it, except the tensors it returns (alone, or
+ * in an array or object), which move to the enclosing scope. The way to free a training step's
+ * intermediates. `fn` must be synchronous: a Promise result throws a TypeError.
  */
 export function tidy<T>(fn: () => T): T {
   const scope: Scope = new Set();
@@ -347,7 +487,7 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-/** Exempts a tensor made inside tidy() from disposal. */
+/** Exempts a tensor made inside {@link tidy} from disposal: the caller then owns it. Returns the tensor. */
 export function keep<T extends Tensor>(t: T): T {
   for (const s of scopes) s.delete(t);
   return t;
