@@ -5,30 +5,36 @@ import { Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '.
 import { Module } from '../nn/module';
 import { Tensor } from '../tensor';
 
+/**
+ * The reference tutorial's AlexNet for 32x32 CIFAR-10 images, layer for layer: five convolutions,
+ * three max pools and three fully connected layers (67,004,746 parameters), mapping [N, 3, 32, 32]
+ * inputs to [N, 10] logits. Field names, state-dict keys and `toString()` equal the Python model's,
+ * so checkpoints interchange, and after the same {@link manualSeed} the initial weights are equal.
+ */
 export class AlexNetModel extends Module {
-  // input 3x32x32 -> 64x15x15
+  /** Conv2d(3, 64, 4, stride 2) + ReLU: 3x32x32 -> 64x15x15. */
   conv1 = new Sequential(new Conv2d(3, 64, 4, { stride: 2 }), new ReLU(true));
-  // -> 64x14x14
+  /** MaxPool2d(2, stride 1): -> 64x14x14. */
   max_pool1 = new MaxPool2d(2, { stride: 1 });
-  // -> 256x14x14
+  /** Conv2d(64, 256, 3, padding 1) + ReLU: -> 256x14x14. */
   conv2 = new Sequential(new Conv2d(64, 256, 3, { padding: 1 }), new ReLU(true));
-  // -> 256x7x7
+  /** MaxPool2d(2, stride 2): -> 256x7x7. */
   max_pool2 = new MaxPool2d(2, { stride: 2 });
-  // -> 384x7x7
+  /** Conv2d(256, 384, 3, padding 1) + ReLU: -> 384x7x7. */
   conv3 = new Sequential(new Conv2d(256, 384, 3, { padding: 1 }), new ReLU(true));
-  // -> 384x7x7
+  /** Conv2d(384, 384, 3, padding 1) + ReLU: -> 384x7x7. */
   conv4 = new Sequential(new Conv2d(384, 384, 3, { padding: 1 }), new ReLU(true));
-  // -> 256x7x7
+  /** Conv2d(384, 256, 3, padding 1) + ReLU: -> 256x7x7. */
   conv5 = new Sequential(new Conv2d(384, 256, 3, { padding: 1 }), new ReLU(true));
-  // -> 256x6x6
+  /** MaxPool2d(2, stride 1): -> 256x6x6. */
   max_pool3 = new MaxPool2d(2, { stride: 1 });
-  // -> 9216
+  /** Flatten (the reference's spelling): -> 9216. */
   flaten1 = new Flatten();
-  // -> 4608
+  /** Linear(9216, 4608) + ReLU + Dropout(0.5): -> 4608. */
   fc1 = new Sequential(new Linear(9216, 4608), new ReLU(true), new Dropout(0.5));
-  // -> 4608
+  /** Linear(4608, 4608) + ReLU + Dropout(0.5): -> 4608. */
   fc2 = new Sequential(new Linear(4608, 4608), new ReLU(true), new Dropout(0.5));
-  // -> 10
+  /** Linear(4608, 10): -> 10 class logits. */
   fc3 = new Linear(4608, 10);
 
   forward(x: Tensor): Tensor {

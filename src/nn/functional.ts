@@ -1,10 +1,19 @@
-// torch.nn.functional, typed and validated. Modules call these.
+/**
+ * The operations behind the layers, as `torch.nn.functional`, with arguments checked before they
+ * reach libtorch (a TypeError names the bad one). Modules call these.
+ *
+ * @module
+ */
 import { addon } from '../native';
 import { asTensor, Tensor } from '../tensor';
 import * as v from '../validate';
 
 const raw = (t: Tensor | null | undefined, name: string) => (t == null ? null : asTensor(t, name).raw);
 
+/**
+ * 2-d convolution, as `torch.nn.functional.conv2d`: input [N, C, H, W], weight [out, C / groups, kh, kw],
+ * optional bias [out]. stride, padding and dilation are an int or an [h, w] pair.
+ */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null,
   stride: number | [number, number] = 1, padding: number | [number, number] = 0,
   dilation: number | [number, number] = 1, groups = 1): Tensor {
@@ -12,14 +21,20 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null,
     v.pair(stride, 'stride', 1), v.pair(padding, 'padding'), v.pair(dilation, 'dilation', 1), v.integer(groups, 'groups', 1)));
 }
 
+/**
+ * x Wᵀ + b, as `torch.nn.functional.linear`: weight [out, in], optional bias [out].
+ * On the CPU, float32 runs in the kernel {@link setCpuLinearKernel} chose.
+ */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
   return new Tensor(addon.functional.linear(asTensor(x, 'input').raw, asTensor(weight, 'weight').raw, raw(bias, 'bias')));
 }
 
+/** max(x, 0), as `torch.nn.functional.relu`; with `inplace` it overwrites and returns x. */
 export function relu(x: Tensor, inplace = false): Tensor {
   return v.boolean(inplace, 'inplace') ? asTensor(x, 'input').relu_() : asTensor(x, 'input').relu();
 }
 
+/** 2-d max pooling, as `torch.nn.functional.max_pool2d`; stride defaults to the kernel size. */
 export function maxPool2d(x: Tensor, kernelSize: number | [number, number], stride?: number | [number, number] | null,
   padding: number | [number, number] = 0, dilation: number | [number, number] = 1, ceilMode = false): Tensor {
   const k = v.pair(kernelSize, 'kernelSize', 1);
@@ -27,6 +42,10 @@ export function maxPool2d(x: Tensor, kernelSize: number | [number, number], stri
     v.pair(padding, 'padding'), v.pair(dilation, 'dilation', 1), v.boolean(ceilMode, 'ceilMode')));
 }
 
+/**
+ * 2-d average pooling, as `torch.nn.functional.avg_pool2d`; stride defaults to the kernel size,
+ * countIncludePad (true) counts padded zeros in the average.
+ */
 export function avgPool2d(x: Tensor, kernelSize: number | [number, number], stride?: number | [number, number] | null,
   padding: number | [number, number] = 0, ceilMode = false, countIncludePad = true): Tensor {
   const k = v.pair(kernelSize, 'kernelSize', 1);
@@ -34,21 +53,32 @@ export function avgPool2d(x: Tensor, kernelSize: number | [number, number], stri
     v.pair(padding, 'padding'), v.boolean(ceilMode, 'ceilMode'), v.boolean(countIncludePad, 'countIncludePad')));
 }
 
+/** Average pooling to a fixed [h, w] output, as `torch.nn.functional.adaptive_avg_pool2d`. */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: number | [number, number]): Tensor {
   return new Tensor(addon.functional.adaptiveAvgPool2d(asTensor(x, 'input').raw, v.pair(outputSize, 'outputSize', 1)));
 }
 
-/** Dropout from the global generator (seed it with manualSeed), as Python's. */
+/**
+ * Zeroes each element with probability p and scales the rest by 1/(1-p) when `training` (true by
+ * default), as `torch.nn.functional.dropout`. Draws from the global generator (seed it with
+ * {@link manualSeed}), as Python's does.
+ */
 export function dropout(x: Tensor, p = 0.5, training = true, inplace = false): Tensor {
   return new Tensor(addon.functional.dropout(asTensor(x, 'input').raw, v.number(p, 'p', 0, 1),
     v.boolean(training, 'training'), v.boolean(inplace, 'inplace')));
 }
 
+/** Local response normalisation across channels, as `torch.nn.functional.local_response_norm`. */
 export function localResponseNorm(x: Tensor, size: number, alpha = 1e-4, beta = 0.75, k = 1.0): Tensor {
   return new Tensor(addon.functional.localResponseNorm(asTensor(x, 'input').raw, v.integer(size, 'size', 1),
     v.finite(alpha, 'alpha'), v.finite(beta, 'beta'), v.finite(k, 'k')));
 }
 
+/**
+ * Batch normalisation, as `torch.nn.functional.batch_norm`. With `training` it normalises with the
+ * batch's statistics and updates runningMean and runningVar in place (when given) by `momentum`;
+ * otherwise it uses them.
+ */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null = null,
   bias: Tensor | null = null, training = false, momentum = 0.1, eps = 1e-5): Tensor {
   return new Tensor(addon.functional.batchNorm(asTensor(x, 'input').raw, raw(runningMean, 'runningMean'),
@@ -56,16 +86,25 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
     v.number(momentum, 'momentum', 0, 1), v.number(eps, 'eps', 0)));
 }
 
+/** How a loss reduces over the batch: mean (the default), sum, or none (one value per sample). */
 export type Reduction = 'mean' | 'sum' | 'none';
 
+/** Options of {@link crossEntropy} and {@link CrossEntropyLoss}, with torch's defaults. */
 export interface CrossEntropyOptions {
+  /** A float weight per class [C], for unbalanced classes; none by default. */
   weight?: Tensor | null;
+  /** 'mean' (the default), 'sum' or 'none'. */
   reduction?: Reduction;
+  /** Targets equal to this add nothing to the loss or the mean (-100). */
   ignoreIndex?: number;
+  /** In [0, 1]: mixes the one-hot target with the uniform distribution by this much (0). */
   labelSmoothing?: number;
 }
 
-/** Cross entropy of logits [N, C] against class indices [N] (int64). */
+/**
+ * Cross entropy of logits [N, C] against int64 class indices [N], as
+ * `torch.nn.functional.cross_entropy`: log_softmax then negative log likelihood.
+ */
 export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
   const o = v.options(options, 'options', ['weight', 'reduction', 'ignoreIndex', 'labelSmoothing']);
   return new Tensor(addon.functional.crossEntropy(asTensor(logits, 'input').raw, asTensor(target, 'target').raw,

@@ -1,3 +1,9 @@
+/**
+ * Layers and losses, as `torch.nn`: {@link Module}, {@link Parameter}, the layers AlexNet needs
+ * (Conv2d, Linear, MaxPool2d, ...), BatchNorm2d and CrossEntropyLoss, plus `functional` and `init`.
+ *
+ * @module
+ */
 export * from './layers';
 export { Module, Parameter } from './module';
 export type { LoadResult } from './module';

@@ -1,5 +1,9 @@
-// PyTorch's default initialisation, drawing from the global generator in the
-// same order and with the same bounds as torch.nn, so a seeded model matches.
+/**
+ * PyTorch's default initialisation, drawing from the global generator in the same order and with
+ * the same bounds as torch.nn, so a seeded model matches Python's.
+ *
+ * @module
+ */
 import { empty, Tensor } from '../tensor';
 
 /** fan_in of a weight [out, in, ...kernel]. */

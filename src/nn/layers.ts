@@ -10,25 +10,50 @@ import { pyBool, pyFloat, pyTuple } from './repr';
 type Pair = number | [number, number];
 const pairText = (x: Pair): string => (Array.isArray(x) ? pyTuple(x) : String(x));
 
+/** Options of {@link Conv2d}, with torch.nn.Conv2d's defaults. Sizes are an int or an [h, w] pair. */
 export interface Conv2dOptions {
+  /** Step of the kernel (1). */
   stride?: Pair;
+  /** Zero padding added on each side (0). */
   padding?: Pair;
+  /** Spacing between kernel elements (1). */
   dilation?: Pair;
+  /** Blocked connections: inChannels and outChannels must both be divisible by it (1). */
   groups?: number;
+  /** Whether to add a learnable bias (true). */
   bias?: boolean;
 }
 
+/**
+ * 2-d convolution over [N, C, H, W] inputs, as `torch.nn.Conv2d`, with PyTorch's default initialisation
+ * (kaiming-uniform weight, uniform bias from the global generator).
+ * Throws a TypeError for bad sizes or channels not divisible by groups.
+ */
 export class Conv2d extends Module {
+  /** [outChannels, inChannels / groups, kh, kw]. */
   weight: Parameter;
+  /** [outChannels], or null with `bias: false`. */
   bias: Parameter | null;
+  /** Channels of the input. */
   readonly inChannels: number;
+  /** Channels of the output (the number of filters). */
   readonly outChannels: number;
+  /** Kernel [height, width]. */
   readonly kernelSize: [number, number];
+  /** [height, width] step. */
   readonly stride: [number, number];
+  /** [height, width] zero padding on each side. */
   readonly padding: [number, number];
+  /** [height, width] spacing between kernel elements. */
   readonly dilation: [number, number];
+  /** Blocked connections between input and output channels. */
   readonly groups: number;
 
+  /**
+   * @param inChannels - channels of the input.
+   * @param outChannels - channels of the output.
+   * @param kernelSize - an int or an [h, w] pair.
+   */
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dOptions = {}) {
     super();
     const o = v.options(options, 'Conv2d options', ['stride', 'padding', 'dilation', 'groups', 'bias']);
@@ -61,10 +86,18 @@ export class Conv2d extends Module {
   }
 }
 
+/**
+ * y = x Wᵀ + b over the last dimension, as `torch.nn.Linear`, with PyTorch's default initialisation.
+ * On the CPU, float32 runs in oneDNN by default (see {@link setCpuLinearKernel}).
+ */
 export class Linear extends Module {
+  /** [outFeatures, inFeatures]. */
   weight: Parameter;
+  /** [outFeatures], or null with `bias: false` (true by default). */
   bias: Parameter | null;
+  /** Size of each input's last dimension. */
   readonly inFeatures: number;
+  /** Size of each output's last dimension. */
   readonly outFeatures: number;
 
   constructor(inFeatures: number, outFeatures: number, options: { bias?: boolean } = {}) {
@@ -86,7 +119,9 @@ export class Linear extends Module {
   }
 }
 
+/** max(x, 0), as `torch.nn.ReLU`. With `inplace` it overwrites its input and returns it. */
 export class ReLU extends Module {
+  /** @param inplace - overwrite the input instead of allocating the output (false). */
   constructor(readonly inplace = false) {
     super();
     v.boolean(inplace, 'inplace');
@@ -99,10 +134,15 @@ export class ReLU extends Module {
   }
 }
 
+/** Options of {@link MaxPool2d}, with torch.nn.MaxPool2d's defaults. Sizes are an int or an [h, w] pair. */
 export interface PoolOptions {
+  /** Step of the window; the kernel size when omitted or null, as in PyTorch. */
   stride?: Pair | null;
+  /** Implicit padding (with -infinity) on each side (0); at most half the kernel. */
   padding?: Pair;
+  /** Spacing between window elements (1). */
   dilation?: Pair;
+  /** Round the output size up instead of down (false). */
   ceilMode?: boolean;
 }
 
@@ -115,11 +155,20 @@ function poolWindow(kernelSize: Pair, o: { stride?: unknown; padding?: unknown }
   return { kernelSize, stride, padding };
 }
 
+/**
+ * 2-d max pooling over [N, C, H, W] inputs, as `torch.nn.MaxPool2d`. On the CPU it runs ATen's
+ * channels_last kernel (the same values, indices and gradients, faster).
+ */
 export class MaxPool2d extends Module {
+  /** Window size, as given. */
   readonly kernelSize: Pair;
+  /** Window step, as given (the kernel size by default). */
   readonly stride: Pair;
+  /** Padding on each side, as given. */
   readonly padding: Pair;
+  /** Spacing between window elements, as given. */
   readonly dilation: Pair;
+  /** Whether the output size rounds up. */
   readonly ceilMode: boolean;
 
   constructor(kernelSize: Pair, options: PoolOptions = {}) {
@@ -141,11 +190,20 @@ export class MaxPool2d extends Module {
   }
 }
 
+/**
+ * 2-d average pooling over [N, C, H, W] inputs, as `torch.nn.AvgPool2d`. Options: stride (the kernel by
+ * default), padding (0), ceilMode (false), countIncludePad (true: padding counts in the average).
+ */
 export class AvgPool2d extends Module {
+  /** Window size, as given. */
   readonly kernelSize: Pair;
+  /** Window step, as given (the kernel size by default). */
   readonly stride: Pair;
+  /** Zero padding on each side, as given. */
   readonly padding: Pair;
+  /** Whether the output size rounds up. */
   readonly ceilMode: boolean;
+  /** Whether padded zeros count in the average. */
   readonly countIncludePad: boolean;
 
   constructor(kernelSize: Pair, options: { stride?: Pair | null; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean } = {}) {
@@ -165,7 +223,12 @@ export class AvgPool2d extends Module {
   }
 }
 
+/**
+ * Average pooling to a fixed output size (an int or [h, w]) whatever the input size, as
+ * `torch.nn.AdaptiveAvgPool2d`.
+ */
 export class AdaptiveAvgPool2d extends Module {
+  /** @param outputSize - output [h, w], or one int for both. */
   constructor(readonly outputSize: Pair) {
     super();
     v.pair(outputSize, 'outputSize', 1);
@@ -178,7 +241,16 @@ export class AdaptiveAvgPool2d extends Module {
   }
 }
 
+/**
+ * Zeroes each element with probability p during training and scales the rest by 1/(1-p), as
+ * `torch.nn.Dropout`; the identity in eval mode. Draws from the global generator (see {@link manualSeed}).
+ * p defaults to 0.5; throws a TypeError outside [0, 1].
+ */
 export class Dropout extends Module {
+  /**
+   * @param p - probability of zeroing an element (0.5).
+   * @param inplace - overwrite the input (false).
+   */
   constructor(readonly p = 0.5, readonly inplace = false) {
     super();
     v.number(p, 'p', 0, 1);
@@ -192,7 +264,12 @@ export class Dropout extends Module {
   }
 }
 
+/** Flattens dimensions startDim..endDim (1..-1 by default: all but the batch) into one, as `torch.nn.Flatten`. */
 export class Flatten extends Module {
+  /**
+   * @param startDim - first dimension to flatten (1).
+   * @param endDim - last dimension to flatten, inclusive (-1).
+   */
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
     v.integer(startDim, 'startDim');
@@ -206,8 +283,14 @@ export class Flatten extends Module {
   }
 }
 
-/** The AlexNet paper's local response normalisation across channels. */
+/** The AlexNet paper's local response normalisation across channels, as `torch.nn.LocalResponseNorm`. */
 export class LocalResponseNorm extends Module {
+  /**
+   * @param size - number of neighbouring channels to normalise over.
+   * @param alpha - multiplicative factor (1e-4).
+   * @param beta - exponent (0.75).
+   * @param k - additive factor (1).
+   */
   constructor(readonly size: number, readonly alpha = 1e-4, readonly beta = 0.75, readonly k = 1.0) {
     super();
     v.integer(size, 'size', 1);
@@ -223,18 +306,36 @@ export class LocalResponseNorm extends Module {
   }
 }
 
+/**
+ * Batch normalisation over the channels of [N, C, H, W] inputs, as `torch.nn.BatchNorm2d`. Training
+ * mode normalises with the batch's statistics and updates the running ones; eval mode uses the
+ * running ones. Options: eps (1e-5), momentum (0.1), affine (true), bias (true), trackRunningStats (true).
+ */
 export class BatchNorm2d extends Module {
+  /** Learnable scale [numFeatures] (ones at start), or null without affine. */
   weight: Parameter | null;
+  /** Learnable shift [numFeatures] (zeros at start), or null without affine or bias. */
   bias: Parameter | null;
+  /** Buffer: running mean per channel, or null without trackRunningStats. Python's name, for state-dict keys. */
   declare running_mean: Tensor | null;
+  /** Buffer: running variance per channel, or null without trackRunningStats. */
   declare running_var: Tensor | null;
+  /** Buffer: int64 count of training batches seen, or null without trackRunningStats. */
   declare num_batches_tracked: Tensor | null;
+  /** Added to the variance for numerical stability. */
   readonly eps: number;
+  /** Weight of the newest batch in the running statistics. */
   readonly momentum: number;
+  /** Whether there is a learnable weight (and bias). */
   readonly affine: boolean;
+  /** Whether running statistics are kept (and used in eval mode). */
   readonly trackRunningStats: boolean;
 
-  /** torch 2.13's keyword-only `bias`: with affine, whether there is a learnable shift. */
+  /**
+   * @param numFeatures - C, the number of channels.
+   * @param options - see the class; `bias` is torch 2.13's keyword-only flag: with affine, whether
+   *   there is a learnable shift.
+   */
   constructor(readonly numFeatures: number, options: { eps?: number; momentum?: number; affine?: boolean; bias?: boolean; trackRunningStats?: boolean } = {}) {
     super();
     const o = v.options(options, 'BatchNorm2d options', ['eps', 'momentum', 'affine', 'bias', 'trackRunningStats']);
@@ -267,8 +368,12 @@ export class BatchNorm2d extends Module {
   }
 }
 
-/** Children named "0", "1", ... applied in order. */
+/** Applies its child modules in order, as `torch.nn.Sequential`. */
 export class Sequential extends Module {
+  /**
+   * Children are stored as fields "0", "1", ..., so state-dict keys are `0.weight` and so on, as in Python.
+   * Throws a TypeError for anything that is not a Module.
+   */
   constructor(...modules: Module[]) {
     super();
     modules.forEach((m, i) => {
@@ -281,17 +386,23 @@ export class Sequential extends Module {
     for (const m of this.children()) y = m.forward(y);
     return y;
   }
+  /** Number of child modules. */
   get length(): number {
     return this.children().length;
   }
 }
 
+/**
+ * Cross entropy between logits [N, C] and int64 class indices [N], as `torch.nn.CrossEntropyLoss`:
+ * log_softmax then negative log likelihood, averaged by default. Options: see {@link functional.CrossEntropyOptions}.
+ */
 export class CrossEntropyLoss extends Module {
   private readonly options: F.CrossEntropyOptions;
   constructor(options: F.CrossEntropyOptions = {}) {
     super();
     this.options = { ...v.options(options, 'CrossEntropyLoss options', ['weight', 'reduction', 'ignoreIndex', 'labelSmoothing']) };
   }
+  /** The loss of logits [N, C] against int64 class indices [N]: a 0-d tensor, or [N] with `reduction: 'none'`. */
   forward(logits: Tensor, target: Tensor): Tensor {
     return F.crossEntropy(logits, target, this.options);
   }

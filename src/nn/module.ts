@@ -9,8 +9,15 @@ import { keep, noGrad, Tensor } from '../tensor';
 import * as v from '../validate';
 import { addIndent } from './repr';
 
-/** A trainable tensor. Takes over the tensor it is made from. */
+/**
+ * A tensor that a {@link Module} trains, as `torch.nn.Parameter`: assigning one to a module's field
+ * registers it, so it appears in parameters() and the state dict. Requires grad by default.
+ */
 export class Parameter extends Tensor {
+  /**
+   * @param data - the initial values; its native tensor is taken over and `data` is disposed.
+   * @param requiresGrad - whether the optimizer trains it (true by default).
+   */
   constructor(data: Tensor, requiresGrad = true) {
     super(data.raw.unary('detach'));
     keep(this);
@@ -21,14 +28,42 @@ export class Parameter extends Tensor {
 
 const buffers = new WeakSet<Tensor>();
 
+/**
+ * What {@link Module.loadStateDict} did not match, as PyTorch's `_IncompatibleKeys`. Non-empty only
+ * with `strict: false`.
+ */
 export interface LoadResult {
+  /** Keys of the module that the dict lacks (left unchanged). */
   missingKeys: string[];
+  /** Keys of the dict that the module lacks (ignored). */
   unexpectedKeys: string[];
 }
 
+/**
+ * The base of every layer and model, as `torch.nn.Module`.
+ *
+ * Subclass it, assign layers, {@link Parameter}s and buffers to fields (in the constructor or as
+ * field initialisers) and implement {@link Module.forward}. Fields are found by name in declaration
+ * order, so state-dict keys and `print` text equal Python's: a field `conv1` holding a Sequential
+ * whose first child is a Conv2d gives the key `conv1.0.weight`.
+ *
+ * ```ts
+ * class Net extends nn.Module {
+ *   fc = new nn.Linear(784, 10);
+ *   forward(x: Tensor): Tensor { return this.fc.forward(x.flatten(1)); }
+ * }
+ * ```
+ *
+ * Modules hold native memory: {@link Module.dispose} frees the parameters and buffers.
+ */
 export abstract class Module {
+  /**
+   * Whether the module is in training mode (dropout active, batch norm updating its statistics); see
+   * {@link Module.train} and {@link Module.eval}.
+   */
   training = true;
 
+  /** Computes the output, as `forward()` in PyTorch. Call it directly: `net.forward(x)`. The caller owns the result. */
   abstract forward(...inputs: Tensor[]): Tensor;
 
   /** Registers a tensor that is state but not trained (BatchNorm's running stats). */
@@ -48,10 +83,12 @@ export abstract class Module {
     return '';
   }
 
+  /** The direct submodules with their field names, in declaration order, as `named_children()`. */
   namedChildren(): [string, Module][] {
     return Object.entries(this).filter((e): e is [string, Module] => e[1] instanceof Module);
   }
 
+  /** The direct submodules, in declaration order, as `children()`. */
   children(): Module[] {
     return this.namedChildren().map(([, m]) => m);
   }
@@ -73,29 +110,50 @@ export abstract class Module {
     return out;
   }
 
+  /**
+   * Every parameter of this module and its descendants with its dotted name, in PyTorch's order, as
+   * `named_parameters()`.
+   */
   namedParameters(): [string, Parameter][] {
     return this.allTensors().filter((e) => e[2] === 'param').map(([k, t]) => [k, t as Parameter]);
   }
 
+  /**
+   * Every parameter of this module and its descendants, in PyTorch's order, as `parameters()`: what an
+   * optimizer takes.
+   */
   parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
   }
 
+  /**
+   * Every buffer (state that is not trained, e.g. batch norm's running statistics) with its dotted
+   * name, as `named_buffers()`.
+   */
   namedBuffers(): [string, Tensor][] {
     return this.allTensors().filter((e) => e[2] === 'buffer').map(([k, t]) => [k, t]);
   }
 
+  /** Sets training mode on this module and every descendant, as `train(mode)`. Returns this module. */
   train(mode = true): this {
     this.training = v.boolean(mode, 'mode');
     for (const c of this.children()) c.train(mode);
     return this;
   }
 
+  /**
+   * Sets evaluation mode (dropout off, batch norm using its running statistics), as `eval()`; the same
+   * as `train(false)`. Returns this module.
+   */
   eval(): this {
     return this.train(false);
   }
 
-  /** Moves every parameter and buffer to `device`, in place (Python's module.to). */
+  /**
+   * Moves every parameter and buffer to `device` in place, as Python's `module.to(device)`: the
+   * Parameter objects stay the same, so optimizers made before still hold them. Returns this module.
+   * Throws when the device is not built in or not present.
+   */
   to(device: string): this {
     const d = checkDevice(device);
     noGrad(() => {
@@ -109,8 +167,9 @@ export abstract class Module {
   }
 
   /**
-   * Parameters and buffers by dotted name. The tensors are new handles sharing
-   * storage with the module (like Python's detached state_dict tensors).
+   * Parameters and buffers by dotted name, as `state_dict()`; {@link save} writes it for Python's
+   * `load_state_dict`. The tensors are new handles sharing storage with the module (like Python's
+   * detached state_dict tensors): dispose them when done; the module keeps its own.
    */
   stateDict(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
@@ -119,9 +178,10 @@ export abstract class Module {
   }
 
   /**
-   * Copies values in. With strict (the default), missing or unexpected keys are
-   * an error; a shape mismatch always is. On error nothing is changed and the
-   * message lists every problem, as PyTorch's does.
+   * Copies values in, as `load_state_dict()`, from a state dict of ours or Python's. With strict
+   * (the default), missing or unexpected keys are an error; a shape mismatch always is. On error
+   * nothing is changed and the Error lists every problem, as PyTorch's does. The dict's tensors
+   * stay the caller's.
    */
   loadStateDict(dict: Record<string, Tensor>, options: { strict?: boolean } = {}): LoadResult {
     v.object(dict, 'stateDict');
