@@ -5,20 +5,33 @@ import { full, Tensor } from '../tensor';
 import * as v from '../validate';
 import { Optimizer, ParamGroup } from './optimizer';
 
+/** Hyper-parameters of {@link Adam} and {@link AdamW}, with torch.optim's names (camelCase) and defaults. */
 export interface AdamOptions {
+  /** Learning rate (1e-3). */
   lr?: number;
+  /** Decay rates of the running averages of the gradient and its square, each in [0, 1) ([0.9, 0.999]). */
   betas?: [number, number];
+  /** Added to the denominator for numerical stability (1e-8). */
   eps?: number;
+  /** Weight decay: an L2 penalty for Adam (0), decoupled for AdamW (1e-2). */
   weightDecay?: number;
+  /** Use the maximum of past squared-gradient averages (AMSGrad) (false). */
   amsgrad?: boolean;
+  /** Maximise the objective instead of minimising it (false). */
   maximize?: boolean;
 }
 
+/** A param group of {@link Adam} or {@link AdamW}: {@link AdamOptions} resolved for these parameters. */
 export interface AdamParamGroup extends ParamGroup {
+  /** [beta1, beta2]; OneCycleLR cycles beta1 as momentum. */
   betas: [number, number];
+  /** Denominator term. */
   eps: number;
+  /** Weight decay. */
   weightDecay: number;
+  /** AMSGrad. */
   amsgrad: boolean;
+  /** Maximise instead of minimise. */
   maximize: boolean;
   /** AdamW: decay the weights directly instead of adding to the gradient. */
   decoupledWeightDecay: boolean;
@@ -35,11 +48,24 @@ function betasArg(b: unknown, name: string): [number, number] {
   }) as [number, number];
 }
 
+/**
+ * Adam, as `torch.optim.Adam`: the same single-tensor update op for op (bit-identical on the CPU),
+ * param groups, and state dicts in PyTorch's layout (step, exp_avg, exp_avg_sq, max_exp_avg_sq).
+ * `params` is a list of tensors or of groups `{ params, ...options }`. Throws a TypeError for an empty
+ * list, a parameter in two groups, or a bad hyper-parameter.
+ */
 export class Adam extends Optimizer<AdamParamGroup> {
+  /** The constructor's options over the built-in defaults: what groups without their own values use. */
   readonly defaults: Required<AdamOptions>;
+  /** @internal */
   protected readonly native: RawAdam;
   private readonly decoupled: boolean;
 
+  /**
+   * @param params - tensors, or groups with their own options.
+   * @param options - defaults for every group.
+   * @param decoupled - AdamW's decoupled weight decay; use {@link AdamW} instead of setting it.
+   */
   constructor(params: Tensor[] | ({ params: Tensor[] } & AdamOptions)[], options: AdamOptions = {}, decoupled = false) {
     super();
     this.decoupled = decoupled;
@@ -51,7 +77,10 @@ export class Adam extends Optimizer<AdamParamGroup> {
     this.native = new addon.Adam(flat.map((p) => p.raw));
   }
 
-  protected checkGroup(g: Record<string, unknown>, where: string): Required<AdamOptions> & { decoupledWeightDecay: boolean } & Record<string, unknown> {
+  protected checkGroup(g: Record<string, unknown>, where: string): Required<AdamOptions> & {
+    /** True for AdamW. */
+    decoupledWeightDecay: boolean;
+  } & Record<string, unknown> {
     return {
       ...g,
       lr: v.number(g.lr, `${where}lr`, 0),

@@ -1,3 +1,9 @@
+/**
+ * Optimizers and learning-rate schedulers, as `torch.optim` and `torch.optim.lr_scheduler`: SGD,
+ * Adam, AdamW, OneCycleLR, StepLR and CosineAnnealingLR, with torch's updates and state dicts.
+ *
+ * @module
+ */
 export { Optimizer } from './optimizer';
 export type { OptimizerStateDict, ParamGroup } from './optimizer';
 export { SGD } from './sgd';

@@ -3,12 +3,29 @@
 import * as v from '../validate';
 import { Optimizer, ParamGroup } from './optimizer';
 
+/**
+ * The base of the learning-rate schedulers, as `torch.optim.lr_scheduler.LRScheduler`: each sets the
+ * param groups' `lr` from its formula. Construction performs step 0 (the first lr is set at once);
+ * call {@link LRScheduler.step} after every `optimizer.step()`. Throws a TypeError unless given an
+ * {@link Optimizer}.
+ */
 export abstract class LRScheduler {
+  /**
+   * The position in the schedule, as `last_epoch`: 0 after construction, one more per step()
+   * (a count of steps, despite the name, when stepped per batch).
+   */
   lastEpoch = -1;
+  /** Calls to step(), the construction's included, as `_step_count`. */
   protected stepCount = 0;
+  /** Each group's starting lr (its `initialLr`), as `base_lrs`. */
   readonly baseLrs: number[];
+  /** The lrs the last step set, as `_last_lr`. */
   lastLrs: number[] = [];
 
+  /**
+   * @param optimizer - the optimizer whose param groups it schedules. Groups without `initialLr`
+   *   get their current lr as one.
+   */
   constructor(readonly optimizer: Optimizer) {
     if (!(optimizer instanceof Optimizer)) throw v.invalid('Optimizer (SGD, Adam or AdamW)', 'optimizer', optimizer);
     for (const g of optimizer.paramGroups) if (g.initialLr === undefined) g.initialLr = g.lr;
@@ -20,8 +37,10 @@ export abstract class LRScheduler {
     this.step();
   }
 
+  /** The lr of each group at `lastEpoch`: the subclass's formula, as `get_lr()`. */
   protected abstract getLr(): number[];
 
+  /** Advances the schedule one step and writes the new lr into every param group. */
   step(): void {
     this.stepCount += 1;
     this.lastEpoch += 1;
@@ -30,6 +49,7 @@ export abstract class LRScheduler {
     this.lastLrs = lrs;
   }
 
+  /** The lrs the last step set, one per group, as `get_last_lr()`. */
   getLastLr(): number[] {
     return [...this.lastLrs];
   }
@@ -39,6 +59,10 @@ export abstract class LRScheduler {
     return { last_epoch: this.lastEpoch, _step_count: this.stepCount, base_lrs: [...this.baseLrs], _last_lr: [...this.lastLrs] };
   }
 
+  /**
+   * Restores the position from a {@link LRScheduler.stateDict} (ours or Python's); the settings come
+   * from the constructor.
+   */
   loadStateDict(state: Record<string, unknown>): void {
     const s = v.object(state, 'stateDict');
     this.lastEpoch = v.integer(s.last_epoch, 'last_epoch', -1);
@@ -47,17 +71,29 @@ export abstract class LRScheduler {
   }
 }
 
+/** Options of {@link OneCycleLR}, with torch's defaults. Give totalSteps, or epochs and stepsPerEpoch. */
 export interface OneCycleOptions {
+  /** Length of the cycle in steps. */
   totalSteps?: number;
+  /** With stepsPerEpoch, the cycle's length as epochs x stepsPerEpoch. */
   epochs?: number;
+  /** Batches per epoch (a DataLoader's length). */
   stepsPerEpoch?: number;
+  /** Fraction of the cycle spent raising the lr (0.3). */
   pctStart?: number;
+  /** Shape of the rise and fall: 'cos' (the default) or 'linear'. */
   annealStrategy?: 'cos' | 'linear';
+  /** Cycle momentum (SGD) or beta1 (Adam) inversely to the lr (true). */
   cycleMomentum?: boolean;
+  /** Momentum at the lr's peak (0.85); a number, or one per group. */
   baseMomentum?: number;
+  /** Momentum at the start and end (0.95); a number, or one per group. */
   maxMomentum?: number;
+  /** The starting lr is maxLr / divFactor (25). */
   divFactor?: number;
+  /** The final lr is the starting lr / finalDivFactor (1e4). */
   finalDivFactor?: number;
+  /** Fall back to the starting lr symmetrically before annealing to the final one, as fast.ai's schedule (false). */
   threePhase?: boolean;
 }
 
@@ -79,16 +115,32 @@ const annealCos = (start: number, end: number, pct: number) => end + ((start - e
 const annealLinear = (start: number, end: number, pct: number) => (end - start) * pct + start;
 
 /**
- * OneCycleLR. With cycleMomentum (the default) it writes the cycled momentum
- * into every param group, even when the optimizer was made with momentum 0:
- * PyTorch does the same, so the reference recipe really trains with momentum.
+ * The 1cycle policy, as `torch.optim.lr_scheduler.OneCycleLR`, with its exact formulas: the lr rises
+ * from maxLr / divFactor to maxLr over pctStart of the steps, then anneals to a far lower one. Step it
+ * after every batch.
+ *
+ * With cycleMomentum (the default) it writes the cycled momentum into every param group, even when
+ * the optimizer was made with momentum 0: PyTorch does the same, so the reference recipe really
+ * trains with momentum. With Adam it cycles beta1.
+ *
+ * ```ts
+ * const sched = new optim.OneCycleLR(opt, 0.1, { epochs: 5, stepsPerEpoch: loader.length });
+ * ```
  */
 export class OneCycleLR extends LRScheduler {
+  /** Length of the cycle in steps; stepping past it throws a RangeError, as PyTorch does. */
   readonly totalSteps: number;
+  /** Whether momentum (or beta1) is cycled. */
   readonly cycleMomentum: boolean;
   private readonly phases: Phase[];
   private readonly anneal: (a: number, b: number, pct: number) => number;
 
+  /**
+   * @param optimizer - the optimizer to schedule; its own lr is replaced from step 0.
+   * @param maxLr - the peak lr, or one per param group.
+   * @param options - see {@link OneCycleOptions}.
+   * @throws TypeError without totalSteps or epochs and stepsPerEpoch, or for a bad value.
+   */
   constructor(optimizer: Optimizer, maxLr: number | number[], options: OneCycleOptions = {}) {
     super(optimizer);
     const o = v.options(options, 'OneCycleLR options', ['totalSteps', 'epochs', 'stepsPerEpoch', 'pctStart', 'annealStrategy',
@@ -166,8 +218,13 @@ export class OneCycleLR extends LRScheduler {
   }
 }
 
-/** Multiplies the lr by gamma every stepSize steps. */
+/** Multiplies the lr by gamma every stepSize steps, as `torch.optim.lr_scheduler.StepLR`. */
 export class StepLR extends LRScheduler {
+  /**
+   * @param optimizer - the optimizer to schedule.
+   * @param stepSize - steps between decays.
+   * @param gamma - the factor applied at each decay (0.1).
+   */
   constructor(optimizer: Optimizer, readonly stepSize: number, readonly gamma = 0.1) {
     super(optimizer);
     v.integer(stepSize, 'stepSize', 1);
@@ -182,8 +239,16 @@ export class StepLR extends LRScheduler {
   }
 }
 
-/** Cosine annealing from the initial lr to etaMin over tMax steps (PyTorch's recursive form). */
+/**
+ * Cosine annealing from the initial lr to etaMin over tMax steps, as
+ * `torch.optim.lr_scheduler.CosineAnnealingLR` (its recursive form).
+ */
 export class CosineAnnealingLR extends LRScheduler {
+  /**
+   * @param optimizer - the optimizer to schedule.
+   * @param tMax - steps of the half cosine, from the initial lr down to etaMin.
+   * @param etaMin - the minimum lr (0).
+   */
   constructor(optimizer: Optimizer, readonly tMax: number, readonly etaMin = 0) {
     super(optimizer);
     v.integer(tMax, 'tMax', 1);

@@ -4,16 +4,27 @@
 import { asTensor, Tensor } from '../tensor';
 import * as v from '../validate';
 
+/**
+ * A group of parameters and the hyper-parameters that apply to them, as an entry of torch's
+ * `optimizer.param_groups`. Schedulers write `lr` (and momentum) here; you may too, between steps.
+ */
 export interface ParamGroup {
+  /** The parameters this group updates. */
   params: Tensor[];
+  /** Learning rate. */
   lr: number;
   /** The optimizer's own keys, and those schedulers write (initial_lr, max_lr, ...). */
   [key: string]: unknown;
 }
 
+/**
+ * An optimizer's state in torch.optim's `state_dict()` layout, with Python's key names (weight_decay,
+ * initial_lr, ...), so Python loads it and we load Python's.
+ */
 export interface OptimizerStateDict {
   /** Per-parameter state, by the parameter's index over all groups. */
   state: Record<string, Record<string, Tensor>>;
+  /** Each group's hyper-parameters, with `params` as the indices of its parameters. */
   param_groups: Record<string, unknown>[];
 }
 
@@ -30,22 +41,38 @@ const toPython: Record<string, string> = {
 };
 const fromPython = Object.fromEntries(Object.entries(toPython).map(([k, p]) => [p, k]));
 
+/**
+ * The base of {@link SGD}, {@link Adam} and {@link AdamW}, as `torch.optim.Optimizer`: param groups
+ * whose hyper-parameters schedulers read and write, zeroGrad, step, and a state dict in torch.optim's
+ * layout. Hyper-parameters are checked at construction and again at every step, so a bad value
+ * written into a group is a TypeError naming it (`paramGroups[0].lr`).
+ */
 export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
+  /** The parameter groups, in the order given, as `optimizer.param_groups`. */
   readonly paramGroups: G[] = [];
+  /** @internal */
   protected abstract readonly native: RawOptimizer;
   /** Each group's [start, end) in the flat list of parameters. */
   protected readonly ranges: [number, number][] = [];
+  /** Every parameter over all groups, in order; state-dict indices refer to it. */
   protected readonly flatParams: Tensor[] = [];
 
-  /** One update with each group's current hyper-parameters. */
+  /** One update of every parameter that has a gradient, with each group's current hyper-parameters, as `step()`. */
   abstract step(): void;
 
-  /** Clears gradients; by default sets them to none, as PyTorch 2 does. */
+  /**
+   * Clears the parameters' gradients before the next backward, as `zero_grad()`: by default sets
+   * them to none, as PyTorch 2 does; `false` fills them with zeros.
+   */
   zeroGrad(setToNone = true): void {
     this.native.zeroGrad(v.boolean(setToNone, 'setToNone'));
   }
 
-  /** PyTorch's layout: {state: {i: {...}}, param_groups: [{lr, ..., params: [i...]}]}. */
+  /**
+   * The state to checkpoint, as `state_dict()`:
+   * `{ state: { i: {...} }, param_groups: [{ lr, ..., params: [i, ...] }] }`. The state tensors are
+   * new handles: dispose them (or the whole value with {@link disposeValue}) when saved.
+   */
   stateDict(): OptimizerStateDict {
     const state: OptimizerStateDict['state'] = {};
     for (let i = 0; i < this.paramCount; i++) {
@@ -62,7 +89,10 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     return { state, param_groups };
   }
 
-  /** Loads a state dict (ours or Python's); checks everything first, so a bad dict changes nothing. */
+  /**
+   * Loads a state dict (ours or Python's), as `load_state_dict()`. Checks everything first (group
+   * and parameter counts, state shapes), so a bad dict throws and changes nothing.
+   */
   loadStateDict(dict: OptimizerStateDict): void {
     const d = v.object(dict, 'stateDict');
     const groups = d.param_groups as Record<string, unknown>[];
@@ -93,6 +123,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     this.native.dispose();
   }
 
+  /** Number of parameters over all groups. */
   protected get paramCount(): number {
     return this.flatParams.length;
   }

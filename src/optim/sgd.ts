@@ -5,23 +5,37 @@ import { Tensor } from '../tensor';
 import * as v from '../validate';
 import { Optimizer, OptimizerStateDict, ParamGroup } from './optimizer';
 
+/** Hyper-parameters of {@link SGD}, with torch.optim.SGD's names (camelCase) and defaults. */
 export interface SGDOptions {
+  /** Learning rate (1e-3). */
   lr?: number;
+  /** Momentum factor (0: plain SGD). */
   momentum?: number;
+  /** Dampening for momentum (0). */
   dampening?: number;
+  /** L2 penalty added to the gradient (0). */
   weightDecay?: number;
+  /** Nesterov momentum; needs momentum > 0 and dampening 0 (false). */
   nesterov?: boolean;
+  /** Maximise the objective instead of minimising it (false). */
   maximize?: boolean;
 }
 
+/** A param group of {@link SGD}: {@link SGDOptions} resolved for these parameters. */
 export interface SGDParamGroup extends ParamGroup {
+  /** Momentum factor; OneCycleLR writes the cycled value here. */
   momentum: number;
+  /** Dampening for momentum. */
   dampening: number;
+  /** L2 penalty. */
   weightDecay: number;
+  /** Nesterov momentum. */
   nesterov: boolean;
+  /** Maximise instead of minimise. */
   maximize: boolean;
 }
 
+/** {@link SGDOptions} plus how the update runs. */
 export interface SGDConstructorOptions extends SGDOptions {
   /**
    * true (the default): ATen's fused kernel, one pass over memory, where it applies
@@ -33,17 +47,33 @@ export interface SGDConstructorOptions extends SGDOptions {
   fused?: boolean;
 }
 
+/** {@link SGD}'s state dict: a momentum buffer per parameter that has one (none without momentum). */
 export interface SGDStateDict extends OptimizerStateDict {
-  state: Record<string, { momentum_buffer: Tensor }>;
+  state: Record<string, {
+    /** The velocity of SGD with momentum, shaped like the parameter. */
+    momentum_buffer: Tensor;
+  }>;
 }
 
 const optionKeys = ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize'] as const;
 const builtinDefaults: Required<SGDOptions> = { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false };
 
+/**
+ * Stochastic gradient descent, optionally with momentum, as `torch.optim.SGD`: the same update,
+ * param groups and state dict, so Python finishes a run from our state dict and we finish one from
+ * Python's. `params` is a list of tensors or of groups `{ params, ...options }` whose options override
+ * `options`. Throws a TypeError for an empty list, a parameter in two groups, or a bad hyper-parameter.
+ *
+ * ```ts
+ * const opt = new optim.SGD(net.parameters(), { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
+ * ```
+ */
 export class SGD extends Optimizer<SGDParamGroup> {
+  /** The constructor's options over the built-in defaults: what groups without their own values use. */
   readonly defaults: Required<SGDOptions>;
   /** Whether step() uses ATen's fused kernel where it applies (see SGDConstructorOptions). */
   readonly fused: boolean;
+  /** @internal */
   protected readonly native: RawSGD;
 
   constructor(params: Tensor[] | ({ params: Tensor[] } & SGDOptions)[], options: SGDConstructorOptions = {}) {
