@@ -19,19 +19,27 @@ import { applyTransform, TransformLike } from './transforms';
 
 /** The per-channel mean and std the reference tutorial normalises CIFAR-10 with. */
 export const CIFAR10_MEAN: readonly number[] = Object.freeze([0.4914, 0.4822, 0.4465]);
+/** The per-channel standard deviation the reference tutorial normalises CIFAR-10 with. */
 export const CIFAR10_STD: readonly number[] = Object.freeze([0.2023, 0.1994, 0.201]);
 
+/**
+ * The batched augmentation of {@link DataLoader}: RandomCrop(32, padding) and RandomHorizontalFlip,
+ * then ToTensor and Normalize, for a whole batch in one native call on the loader's device.
+ */
 export interface AugmentOptions {
   /** Zero padding before a random 32x32 crop; 0 (the default) means no crop. */
   padding?: number;
   /** Random horizontal flip with probability 0.5. */
   flip?: boolean;
-  /** Normalisation; CIFAR10_MEAN and CIFAR10_STD by default. */
+  /** Per-channel mean for normalisation; CIFAR10_MEAN by default. */
   mean?: readonly number[];
+  /** Per-channel standard deviation for normalisation; CIFAR10_STD by default. */
   std?: readonly number[];
 }
 
+/** Options of {@link DataLoader}, as torch.utils.data.DataLoader's (camelCase). */
 export interface DataLoaderOptions {
+  /** Images per batch (1). */
   batchSize?: number;
   /** A new random order every epoch. */
   shuffle?: boolean;
@@ -47,6 +55,7 @@ export interface DataLoaderOptions {
   transform?: TransformLike;
 }
 
+/** One batch from a {@link DataLoader}. The caller owns `inputs` and `targets`: dispose them. */
 export interface Batch {
   /** float32 [B, C, H, W] (uint8 when a transform returns uint8 images). */
   inputs: Tensor;
@@ -55,7 +64,14 @@ export interface Batch {
   /** Dataset index of each image. */
   indices: Int32Array;
   /** The fast path's crop offsets (into the padded image) and flips (0/1); null on the per-image path. */
-  choices: { tops: Int32Array; lefts: Int32Array; flips: Int32Array } | null;
+  choices: {
+    /** Crop row offset of each image. */
+    tops: Int32Array;
+    /** Crop column offset of each image. */
+    lefts: Int32Array;
+    /** 1 where the image was flipped. */
+    flips: Int32Array;
+  } | null;
 }
 
 interface Augment {
@@ -72,11 +88,26 @@ function checkChannels(x: unknown, name: string, nonZero: boolean): number[] {
   return x.slice();
 }
 
+/**
+ * Batches of a {@link CIFAR10} dataset as device tensors, as `torch.utils.data.DataLoader`: iterate it
+ * once per epoch with `for (const { inputs, targets } of loader)`.
+ *
+ * Without a transform, the dataset is copied to the device once as uint8 and each batch is gathered,
+ * augmented and normalised there in one native call; the random choices come from the loader's seeded
+ * {@link Generator}, in the order the per-image transforms would draw them. With a transform (the
+ * loader's or the dataset's), each image goes through it in JavaScript. Throws a TypeError for a bad
+ * option, or for both augment and a transform.
+ */
 export class DataLoader implements Iterable<Batch> {
+  /** The dataset batches come from. */
   readonly dataset: CIFAR10;
+  /** Images per batch. */
   readonly batchSize: number;
+  /** Whether each epoch draws a new order. */
   readonly shuffle: boolean;
+  /** Whether a last, smaller batch is skipped. */
   readonly dropLast: boolean;
+  /** Where batches are made and returned. */
   readonly device: string;
   /** The seed the generator started from (log it to reproduce a run). */
   readonly seed: number;
@@ -125,6 +156,7 @@ export class DataLoader implements Iterable<Batch> {
     return this.generator.state();
   }
 
+  /** Restores the generator's state from {@link DataLoader.state}, between epochs, to resume a run exactly. */
   setState(state: number[]): void {
     this.generator.setState(state);
   }

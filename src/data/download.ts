@@ -19,6 +19,7 @@ import { ProgressBar } from '../progress';
 import * as v from '../validate';
 import { ALL_FILES, ARCHIVE_NAME, BASE_FOLDER, DEFAULT_MD5, DEFAULT_URL, fileProblems, manualHelp } from './layout';
 
+/** Options of {@link downloadCIFAR10}. */
 export interface DownloadOptions {
   /** Archive URL; else $TORCHBRIDGE_CIFAR10_URL, else the official one. */
   url?: string;

@@ -1,4 +1,10 @@
-// torchbridge data: CIFAR-10 loading and download, transforms, batching.
+/**
+ * Data, as `torchvision.datasets`, `torchvision.transforms` and `torch.utils.data`: the CIFAR-10
+ * dataset and its download, per-image transforms, and the DataLoader with batched augmentation on
+ * the device.
+ *
+ * @module
+ */
 export { CIFAR10 } from './cifar10';
 export type { CIFAR10Options, Sample } from './cifar10';
 export { CIFAR10_MEAN, CIFAR10_STD, DataLoader } from './dataloader';

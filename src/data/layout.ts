@@ -3,19 +3,27 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+/** The folder the archive unpacks to, under a dataset's root. */
 export const BASE_FOLDER = 'cifar-10-batches-bin';
 export const TRAIN_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'];
 export const TEST_FILES = ['test_batch.bin'];
 export const META_FILE = 'batches.meta.txt';
 export const ALL_FILES = [...TRAIN_FILES, ...TEST_FILES, META_FILE];
 
-/** One record: a label byte, then 1024 red, 1024 green and 1024 blue bytes (32x32 row-major each). */
+/**
+ * Bytes of one image in a binary batch. One record is a label byte, then 1024 red, 1024 green and
+ * 1024 blue bytes (32x32 row-major each).
+ */
 export const IMAGE_BYTES = 3 * 32 * 32;
+/** Bytes per record in a binary batch: the label byte and the image. */
 export const RECORD_BYTES = 1 + IMAGE_BYTES;
 export const NUM_CLASSES = 10;
 
+/** The official archive's file name. */
 export const ARCHIVE_NAME = 'cifar-10-binary.tar.gz';
+/** Where the official archive is downloaded from. */
 export const DEFAULT_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz';
+/** MD5 of the official archive, checked after every download. */
 export const DEFAULT_MD5 = 'c32a1d4ab5d03f1284b67883e8d87530';
 
 /** What to tell a user whose files are missing: where they go and how to get them. */

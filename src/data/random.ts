@@ -18,6 +18,12 @@ function splitmix32(x: number): [number, number] {
   return [next, (z ^ (z >>> 16)) >>> 0];
 }
 
+/**
+ * A small seeded random number generator (sfc32) for data shuffling and augmentation choices, as a
+ * `torch.Generator` dedicated to the data. It is separate from libtorch's generator on purpose: its
+ * state is four numbers that a checkpoint saves, and its choices can be replayed through the per-image
+ * transforms. The same seed always gives the same stream.
+ */
 export class Generator {
   private a = 0;
   private b = 0;

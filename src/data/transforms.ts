@@ -13,13 +13,19 @@ import { Generator } from './random';
 
 /** A CHW image: data[c * height * width + y * width + x]. */
 export interface Image {
+  /** The values, channel by channel, each channel row-major. */
   data: Uint8Array | Float32Array;
+  /** C, e.g. 3 for RGB. */
   channels: number;
+  /** H in pixels. */
   height: number;
+  /** W in pixels. */
   width: number;
 }
 
+/** A per-image transform, as a torchvision transform: `call()` returns a new image (or the input, unchanged). */
 export interface Transform {
+  /** Transforms `img`. Random transforms draw from `generator` when given, else from their own. */
   call(img: Image, generator?: Generator): Image;
 }
 
@@ -62,8 +68,9 @@ function like(data: Uint8Array | Float32Array, n: number): Uint8Array | Float32A
   return data instanceof Uint8Array ? new Uint8Array(n) : new Float32Array(n);
 }
 
-/** Applies transforms in order, passing the same generator to each. */
+/** Applies transforms in order, passing the same generator to each, as `torchvision.transforms.Compose`. */
 export class Compose implements Transform {
+  /** The transforms, in the order they run. */
   readonly transforms: TransformLike[];
 
   constructor(transforms: TransformLike[]) {
@@ -71,35 +78,54 @@ export class Compose implements Transform {
     this.transforms = transforms.map((t, i) => checkTransform(t, `transforms[${i}]`));
   }
 
+  /** Runs each transform on the output of the previous one. */
   call(img: Image, generator?: Generator): Image {
     let out = img;
     for (const t of this.transforms) out = applyTransform(t, out, generator);
     return out;
   }
 
+  /** The transforms' repr text, one per line, as torchvision's. */
   toString(): string {
     return `Compose(\n${this.transforms.map((t) => `    ${String(t)}`).join('\n')}\n)`;
   }
 }
 
+/** Options of {@link RandomCrop}. */
 export interface RandomCropOptions {
   /** Zero padding added on every side before cropping (an int, as the reference uses). */
   padding?: number;
   /** Value of the padded pixels. */
   fill?: number;
+  /** Seed of the transform's own generator; random when omitted (ignored with `generator`). */
   seed?: number;
+  /** A generator to draw from instead of an own one (shared with other transforms, for replay). */
   generator?: Generator;
 }
 
-/** Pads, then crops a size x size (or [h, w]) window at a random position. */
+/**
+ * Pads, then crops a size x size (or [h, w]) window at a random position, as
+ * `torchvision.transforms.RandomCrop(size, padding)`. Throws a RangeError when the crop is larger
+ * than the padded image.
+ */
 export class RandomCrop implements Transform {
+  /** Crop height. */
   readonly height: number;
+  /** Crop width. */
   readonly width: number;
+  /** Zero padding added on every side before cropping. */
   readonly padding: number;
+  /** Value of the padded pixels. */
   readonly fill: number;
+  /** The generator used when call() is given none. */
   readonly generator: Generator;
   /** The offsets of the last call(), in padded coordinates. */
-  last: { top: number; left: number } | null = null;
+  last: {
+    /** Row offset. */
+    top: number;
+    /** Column offset. */
+    left: number;
+  } | null = null;
 
   constructor(size: number | [number, number], options: RandomCropOptions = {}) {
     [this.height, this.width] = v.pair(size, 'size', 1);
@@ -113,7 +139,12 @@ export class RandomCrop implements Transform {
    * Draws offsets for an image of this height and width: top, then left, each uniform
    * over the valid range, as torchvision's get_params; no draw when nothing can move.
    */
-  sample(height: number, width: number, generator: Generator = this.generator): { top: number; left: number } {
+  sample(height: number, width: number, generator: Generator = this.generator): {
+    /** Row offset into the padded image. */
+    top: number;
+    /** Column offset into the padded image. */
+    left: number;
+  } {
     const h = v.integer(height, 'height', 1) + 2 * this.padding;
     const w = v.integer(width, 'width', 1) + 2 * this.padding;
     if (h < this.height || w < this.width) {
@@ -123,6 +154,7 @@ export class RandomCrop implements Transform {
     return { top: generator.int(h - this.height + 1), left: generator.int(w - this.width + 1) };
   }
 
+  /** Pads and crops `img` at a random position; records it in {@link RandomCrop.last}. */
   call(img: Image, generator?: Generator): Image {
     checkImage(img);
     const c = this.sample(img.height, img.width, generator ?? this.generator);
@@ -156,19 +188,25 @@ export class RandomCrop implements Transform {
     return { data: out, channels: C, height: th, width: tw };
   }
 
+  /** torchvision's repr text. */
   toString(): string {
     return `RandomCrop(size=(${this.height}, ${this.width}), padding=${this.padding})`;
   }
 }
 
+/** Options of {@link RandomHorizontalFlip}. */
 export interface RandomFlipOptions {
+  /** Seed of the transform's own generator; random when omitted (ignored with `generator`). */
   seed?: number;
+  /** A generator to draw from instead of an own one (shared with other transforms, for replay). */
   generator?: Generator;
 }
 
-/** Mirrors the image left-right with probability p. */
+/** Mirrors the image left-right with probability p (0.5), as `torchvision.transforms.RandomHorizontalFlip`. */
 export class RandomHorizontalFlip implements Transform {
+  /** Probability of a flip. */
   readonly p: number;
+  /** The generator used when call() is given none. */
   readonly generator: Generator;
   /** Whether the last call() flipped. */
   last: boolean | null = null;
@@ -183,6 +221,7 @@ export class RandomHorizontalFlip implements Transform {
     return generator.next() < this.p;
   }
 
+  /** Flips `img` with probability p; records the choice in {@link RandomHorizontalFlip.last}. */
   call(img: Image, generator?: Generator): Image {
     checkImage(img);
     const flip = this.sample(generator ?? this.generator);
@@ -202,13 +241,18 @@ export class RandomHorizontalFlip implements Transform {
     return { data: out, channels: C, height: H, width: W };
   }
 
+  /** torchvision's repr text. */
   toString(): string {
     return `RandomHorizontalFlip(p=${this.p})`;
   }
 }
 
-/** uint8 [0, 255] to float32 [0, 1], as `img.float().div(255)`; float32 images pass through. */
+/**
+ * uint8 [0, 255] to float32 [0, 1], as `img.float().div(255)` (torchvision's ToTensor on a CHW
+ * image); float32 images pass through.
+ */
 export class ToTensor implements Transform {
+  /** Converts a uint8 image to float32 in [0, 1]; a float32 image is returned as it is. */
   call(img: Image): Image {
     const { data, channels, height, width } = checkImage(img);
     if (data instanceof Float32Array) return img;
@@ -218,16 +262,24 @@ export class ToTensor implements Transform {
     return { data: out, channels, height, width };
   }
 
+  /** torchvision's repr text. */
   toString(): string {
     return 'ToTensor()';
   }
 }
 
-/** Per channel (x - mean) / std in float32, as `img.sub_(mean).div_(std)`. */
+/** Per channel (x - mean) / std in float32, as `torchvision.transforms.Normalize`: `img.sub_(mean).div_(std)`. */
 export class Normalize implements Transform {
+  /** Per-channel mean, rounded to float32 as torchvision's tensors are. */
   readonly mean: Float32Array;
+  /** Per-channel standard deviation, rounded to float32. */
   readonly std: Float32Array;
 
+  /**
+   * @param mean - one finite value per channel.
+   * @param std - one finite non-zero value per channel.
+   * @throws TypeError when the lengths differ or a value is not finite (or zero, for std).
+   */
   constructor(mean: number[], std: number[]) {
     if (!Array.isArray(mean) || mean.length === 0 || !mean.every(Number.isFinite)) throw v.invalid('non-empty array of finite numbers', 'mean', mean);
     if (!Array.isArray(std) || std.length !== mean.length || !std.every((s) => Number.isFinite(s) && s !== 0)) {
@@ -238,6 +290,10 @@ export class Normalize implements Transform {
     this.std = Float32Array.from(std);
   }
 
+  /**
+   * Normalises a float32 image; throws a TypeError for a uint8 image (apply ToTensor first) or a
+   * channel count that differs.
+   */
   call(img: Image): Image {
     const { data, channels: C, height: H, width: W } = checkImage(img);
     if (!(data instanceof Float32Array)) throw new TypeError('Normalize expects a float32 image; apply ToTensor() first');
@@ -253,6 +309,7 @@ export class Normalize implements Transform {
     return { data: out, channels: C, height: H, width: W };
   }
 
+  /** torchvision's repr text. */
   toString(): string {
     return `Normalize(mean=[${Array.from(this.mean, (x) => x.toFixed(4))}], std=[${Array.from(this.std, (x) => x.toFixed(4))}])`;
   }
