@@ -11,22 +11,38 @@ import { disposeValue, load, save, Value } from '../serialize';
 import { Tensor } from '../tensor';
 import { Recipe } from './recipe';
 
+/** The `format` tag of a training checkpoint; files without it are not resumed from. */
 export const CHECKPOINT_FORMAT = 'torchbridge-checkpoint-1';
 
+/**
+ * A resumable training checkpoint: a dict of state dicts in PyTorch's format (Python's torch.load
+ * reads it), written by {@link saveCheckpoint}.
+ */
 export interface Checkpoint {
+  /** {@link CHECKPOINT_FORMAT}. */
   format: string;
-  /** Epoch (0-based) the run continues in, and the number of its steps already done. */
+  /** Epoch (0-based) the run continues in. */
   epoch: number;
+  /** Steps of that epoch already done. */
   step: number;
   /** Sum of this epoch's batch losses so far. */
   lossSum: number;
+  /** The model's state dict. */
   model: Record<string, Tensor>;
+  /** The optimizer's state dict. */
   optimizer: Value;
+  /** The scheduler's state dict. */
   scheduler: Value;
   /** GradScaler's state dict (float16 runs), as Python checkpoints keep `scaler.state_dict()`. */
   scaler?: Value;
   /** libtorch's CPU generator (dropout) and the data loader's generator at the epoch's start. */
-  rng: { torch: Tensor; data: number[] };
+  rng: {
+    /** libtorch's CPU generator state, a uint8 tensor. */
+    torch: Tensor;
+    /** The data loader generator's four words. */
+    data: number[];
+  };
+  /** The run's {@link RunConfig}. */
   config: Value;
   /** Finished epochs' reports. */
   history: Value[];
@@ -38,7 +54,7 @@ export function checkpointName(epoch: number, step: number): string {
   return `checkpoint-${String(epoch).padStart(4, '0')}-${String(step).padStart(6, '0')}.pt`;
 }
 
-/** Checkpoint files in `dir`, newest first. */
+/** Checkpoint files (`checkpoint-EEEE-SSSSSS.pt`) in `dir`, newest first; empty when `dir` does not exist. */
 export function listCheckpoints(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir)
@@ -48,7 +64,7 @@ export function listCheckpoints(dir: string): string[] {
     .map((e) => path.join(dir, e.f));
 }
 
-/** Writes a checkpoint atomically and prunes all but the newest `keep`. */
+/** Writes a checkpoint into `dir` atomically and deletes all but the newest `keep` (2). Resolves to the file's path. */
 export async function saveCheckpoint(dir: string, ckpt: Checkpoint, keep = 2): Promise<string> {
   fs.mkdirSync(dir, { recursive: true });
   // A save killed half-way leaves only its temporary file; clear those.
@@ -69,7 +85,12 @@ function isCheckpoint(x: unknown): x is Checkpoint {
  * The newest checkpoint that loads. A corrupt or truncated file is reported
  * through `warn` and the previous one is used; null when none is usable.
  */
-export async function loadLatestCheckpoint(dir: string, warn: (msg: string) => void): Promise<{ file: string; checkpoint: Checkpoint } | null> {
+export async function loadLatestCheckpoint(dir: string, warn: (msg: string) => void): Promise<{
+  /** The file it came from. */
+  file: string;
+  /** Its contents; the caller owns the tensors. */
+  checkpoint: Checkpoint;
+} | null> {
   for (const file of listCheckpoints(dir)) {
     try {
       const value = await load(file);

@@ -7,6 +7,10 @@ import { cacheDir } from '../paths';
 import { CpuLinearKernel, cpuLinearKernels } from '../runtime';
 import * as v from '../validate';
 
+/**
+ * Everything a run of the reference recipe ({@link runTraining}, {@link Trainer}, the CLI) is
+ * configured by; {@link defaultConfig} holds the defaults and {@link resolveConfig} the checks.
+ */
 export interface RunConfig {
   /** Folder holding cifar-10-batches-bin/ (default: the user cache, where it is downloaded). */
   data: string;
@@ -16,36 +20,55 @@ export interface RunConfig {
   epochs: number;
   /** OneCycleLR's length in epochs; null fits it to `epochs`. The reference uses 150. */
   scheduleEpochs: number | null;
-  /** Training batch (128) and test batch (100). */
+  /** Training batch size (128). */
   batchSize: number;
+  /** Test batch size (100). */
   testBatchSize: number;
   /** OneCycleLR's max_lr (0.1); SGD's own lr=1.0 is replaced by the schedule from step 0. */
   lr: number;
+  /** SGD's weight decay (5e-4). */
   weightDecay: number;
+  /** Where to train: 'cpu' (the default), 'cuda', 'cuda:N', 'npu', 'npu:N'. */
   device: string;
+  /** Seeds libtorch (weights, dropout) and the data loader (order, augmentation) (0). */
   seed: number;
-  /** Use only the first N images (tests, quick runs). */
+  /** Train on only the first N training images (tests, quick runs); null for all. */
   trainLimit: number | null;
+  /** Test on only the first N test images; null for all. */
   testLimit: number | null;
   /** Where to write the final weights (a state dict Python's torch.load reads). */
   checkpoint: string | null;
   /** Save a resumable checkpoint after every epoch (and on stop) here. */
   checkpointDir: string | null;
-  /** Also save one every this many training steps (counted from the run's start), mid-epoch included; null: epoch ends only. */
+  /**
+   * Also save one every this many training steps (counted from the run's start), mid-epoch included;
+   * null: epoch ends only.
+   */
   checkpointEvery: number | null;
   /** Continue from the newest loadable checkpoint in checkpointDir. */
   resume: boolean;
+  /** Print the mean loss every this many iterations (100, as the reference). */
   logEvery: number;
   /** channels_last memory format for conv weights and inputs (faster on some CPUs). */
   channelsLast: boolean;
   /** libtorch intra-op threads; null keeps libtorch's default. */
   threads: number | null;
-  /** The library for float32 Linear on the CPU (see setCpuLinearKernel); null keeps the process's setting, 'onednn' unless changed. */
+  /**
+   * The library for float32 Linear on the CPU (see setCpuLinearKernel); null keeps the process's
+   * setting, 'onednn' unless changed.
+   */
   cpuLinear: CpuLinearKernel | null;
-  /** Mixed precision for forward and loss: 'bfloat16', or 'float16' with a GradScaler; null (the default) trains in float32. */
+  /**
+   * Mixed precision for forward and loss: 'bfloat16', or 'float16' with a GradScaler; null (the
+   * default) trains in float32.
+   */
   autocast: AutocastDtype | null;
 }
 
+/**
+ * The reference recipe's settings: 5 epochs, batch 128, max lr 0.1, weight decay 5e-4, cpu, seed 0,
+ * data in the user cache.
+ */
 export const defaultConfig: RunConfig = {
   data: path.join(cacheDir(), 'cifar10'),
   download: true,
@@ -74,6 +97,8 @@ export const defaultConfig: RunConfig = {
  * A full config from defaults and `partial`, every field checked. The one place
  * these rules live: the CLI converts its flags and reports this function's errors,
  * naming each field through `label` ('--epochs' instead of 'epochs').
+ * Throws a TypeError for an unknown key, a bad value, or inconsistent fields
+ * (scheduleEpochs below epochs; resume or checkpointEvery without checkpointDir).
  */
 export function resolveConfig(partial: Partial<RunConfig>, label: (key: keyof RunConfig) => string = (k) => k): RunConfig {
   const c = { ...defaultConfig, ...v.options(partial, 'config', Object.keys(defaultConfig)) } as RunConfig;

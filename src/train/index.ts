@@ -1,6 +1,13 @@
 // torchbridge/train: the AlexNet-for-CIFAR-10 recipe of the reference tutorial,
 // apart from the library. A run's config, the run loop with checkpoints and
 // resume, reporters, the training and test loops, and Trainer (a run on a worker thread).
+/**
+ * The AlexNet-for-CIFAR-10 recipe of the reference tutorial, built on the library: a run's config,
+ * the training and test loops, the run loop with checkpoints and resume, reporters, and
+ * {@link Trainer}, which runs it on a worker thread.
+ *
+ * @module torchbridge/train
+ */
 export { defaultConfig, resolveConfig } from './config';
 export type { RunConfig } from './config';
 export { evaluate, trainEpoch } from './loop';

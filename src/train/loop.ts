@@ -8,21 +8,31 @@ import { cat, noGrad, Tensor, tidy, zeros } from '../tensor';
 import * as v from '../validate';
 import { ConsoleReporter, Reporter } from './reporter';
 
+/** What the loops need from a batch; {@link trainEpoch} and {@link evaluate} dispose both tensors. */
 export interface Batch {
+  /** The model's input, e.g. float32 [B, 3, 32, 32]. */
   inputs: Tensor;
+  /** int64 class indices [B]. */
   targets: Tensor;
 }
 
 /** Anything that yields batches and knows how many: a DataLoader. */
 export interface BatchSource extends Iterable<Batch> {
+  /** Batches per pass: the progress bar's total, and the divisor of the epoch's mean loss. */
   readonly length: number;
 }
 
+/**
+ * A loss function of the model's output and the targets, returning a scalar tensor: `(o, y) =>
+ * criterion.forward(o, y)`.
+ */
 export type Criterion = (logits: Tensor, targets: Tensor) => Tensor;
 
+/** Options of {@link trainEpoch}. */
 export interface TrainEpochOptions {
   /** Print the mean loss every this many iterations (the reference: 100). */
   logEvery?: number;
+  /** Where the loss lines and the progress bar go; a {@link ConsoleReporter} by default. */
   reporter?: Reporter;
   /** Skip this many batches already done (resuming mid-epoch); the loader must skip them too. */
   startStep?: number;
@@ -36,6 +46,7 @@ export interface TrainEpochOptions {
   afterStep?: (step: number) => boolean | void;
 }
 
+/** What {@link trainEpoch} returns. */
 export interface EpochResult {
   /** Mean training loss over the epoch's batches. */
   loss: number;
@@ -45,15 +56,20 @@ export interface EpochResult {
   steps: number;
   /** True when afterStep asked to stop before the epoch ended. */
   stopped: boolean;
+  /** Wall-clock time of this call, in seconds. */
   seconds: number;
+  /** Images trained on in this call. */
   images: number;
 }
 
 /**
- * One epoch: model.train(), then for each batch zeroGrad, forward, loss,
- * backward, step and scheduler step. Losses are summed on the device in float64
- * (as Python sums loss.item()) and read only when printed, so an accelerator is
- * never stalled by a per-step sync.
+ * One training epoch, the reference's `train(epoch)`: model.train(), then for each batch zeroGrad,
+ * forward, loss, backward, step and scheduler step (pass null for none), printing
+ * `[Epoch e, Iteration i] loss: x` every logEvery steps. Each batch's tensors and intermediates are
+ * freed, so memory stays flat. Losses are summed on the device in float64 (as Python sums
+ * loss.item()) and read only when printed, so an accelerator is never stalled by a per-step sync.
+ *
+ * @param epoch - 0-based; printed 1-based.
  */
 export function trainEpoch(model: Module, loader: BatchSource, criterion: Criterion, optimizer: Optimizer,
   scheduler: LRScheduler | null, epoch: number, options: TrainEpochOptions = {}): EpochResult {
@@ -133,17 +149,25 @@ function forwardLoss(model: Module, criterion: Criterion, inputs: Tensor, target
   return amp ? autocast(inputs.device, amp, run) : run();
 }
 
+/** What {@link evaluate} returns. */
 export interface EvalResult {
   /** Percentage of correct predictions. */
   accuracy: number;
   /** Mean loss per batch. */
   loss: number;
+  /** Correct predictions. */
   correct: number;
+  /** Images evaluated. */
   total: number;
+  /** Wall-clock time, in seconds. */
   seconds: number;
 }
 
-/** The reference's test(): model.eval() under noGrad; accuracy and mean loss. */
+/**
+ * The reference's `test()`: model.eval() under noGrad over every batch; accuracy (the argmax of
+ * the output against the targets) and mean loss. Disposes each batch. Options: a reporter (the
+ * console by default) and autocast.
+ */
 export function evaluate(model: Module, loader: BatchSource, criterion: Criterion,
   options: { reporter?: Reporter; autocast?: AutocastDtype | null } = {}): EvalResult {
   const reporter = options.reporter ?? new ConsoleReporter();

@@ -14,21 +14,38 @@ import { Criterion } from './loop';
 
 /** Everything one run trains with. dispose() frees it all; it is idempotent. */
 export interface Recipe {
+  /** The training split. */
   train: CIFAR10;
+  /** The test split. */
   test: CIFAR10;
+  /** Batches of batchSize, shuffled with the config's seed, with RandomCrop(32, padding 4) and flips. */
   trainLoader: DataLoader;
+  /** Batches of testBatchSize in order, normalised only. */
   testLoader: DataLoader;
+  /** A fresh AlexNetModel on the config's device. */
   model: AlexNetModel;
+  /** Cross entropy. */
   criterion: Criterion;
+  /** SGD(lr 1.0, the config's weight decay); the schedule sets its lr from step 0. */
   optimizer: SGD;
+  /** OneCycleLR(max lr, div 25, final div 1e4, pct 0.3) over scheduleEpochs (or epochs). */
   scheduler: OneCycleLR;
   /** float16 autocast only. */
   scaler: GradScaler | null;
+  /** Frees the datasets, model, optimizer and scaler. */
   dispose(): void;
 }
 
-/** Loads the train and test splits of CIFAR-10 as the config asks. */
-export async function loadData(c: RunConfig, log: (line: string) => void): Promise<{ train: CIFAR10; test: CIFAR10 }> {
+/**
+ * Loads the train and test splits of CIFAR-10 as the config asks (downloading when allowed); status
+ * lines go to `log`.
+ */
+export async function loadData(c: RunConfig, log: (line: string) => void): Promise<{
+  /** The training split (trainLimit images at most). */
+  train: CIFAR10;
+  /** The test split (testLimit images at most). */
+  test: CIFAR10;
+}> {
   const common = { root: c.data, download: c.download, log };
   const train = await CIFAR10.create({ ...common, train: true, ...(c.trainLimit ? { limit: c.trainLimit } : {}) });
   try {
@@ -50,9 +67,14 @@ export function useChannelsLast(model: Module): void {
   }
 }
 
+/** The recipe's criterion: mean cross entropy of logits against class indices. */
 export const crossEntropyLoss: Criterion = (out: Tensor, y: Tensor) => crossEntropy(out, y);
 
-/** The data, model, loss, optimizer and schedule of the reference recipe (a resolved config). */
+/**
+ * The data, model, loss, optimizer and schedule of the reference recipe, from a resolved config
+ * (see {@link resolveConfig}). Frees what it made if any part fails; otherwise the caller frees it
+ * with {@link Recipe.dispose}.
+ */
 export async function buildRecipe(c: RunConfig, log: (line: string) => void): Promise<Recipe> {
   const { train, test } = await loadData(c, log);
   const owned: { dispose(): void }[] = [train, test];

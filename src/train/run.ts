@@ -13,26 +13,39 @@ import { Batch, BatchSource, evaluate, trainEpoch } from './loop';
 import { buildRecipe, crossEntropyLoss, loadData, Recipe } from './recipe';
 import { Reporter } from './reporter';
 
+/** The figures of one finished epoch. */
 export interface EpochReport {
+  /** 1-based epoch number. */
   epoch: number;
+  /** Mean training loss over the epoch's batches. */
   trainLoss: number;
+  /** Test accuracy after the epoch, in percent. */
   accuracy: number;
+  /** Mean test loss per batch. */
   testLoss: number;
+  /** Training throughput, images per second. */
   trainImagesPerSecond: number;
+  /** Evaluation throughput, images per second. */
   evalImagesPerSecond: number;
+  /** Time spent training in the epoch, in seconds (evaluation excluded). */
   trainSeconds: number;
 }
 
+/** What {@link runTraining} and {@link Trainer.fit} resolve to. */
 export interface RunResult {
+  /** One report per finished epoch, a resumed run's earlier epochs included. */
   epochs: EpochReport[];
   /** True when stopped early (Ctrl-C); a checkpoint of the last finished step was saved. */
   stopped: boolean;
+  /** The last checkpoint written, or null when none was. */
   checkpointFile: string | null;
 }
 
+/** Hooks into a running {@link runTraining}. */
 export interface RunControl {
   /** Polled after every step; true saves a checkpoint and ends the run. */
   shouldStop?: () => boolean;
+  /** Called after each epoch's evaluation. */
   onEpoch?: (report: EpochReport) => void;
 }
 
@@ -98,7 +111,13 @@ function applyCpuSettings(c: RunConfig): void {
   if (c.cpuLinear !== null) setCpuLinearKernel(c.cpuLinear);
 }
 
-/** Trains the reference recipe as `partial` configures it; frees everything it made, however it ends. */
+/**
+ * Trains the reference recipe as `partial` configures it (over {@link defaultConfig}), in this
+ * thread: seeds, builds the recipe, resumes from checkpointDir when asked, then trains and tests
+ * each epoch, saving checkpoints as configured and the final weights to `checkpoint`. Frees
+ * everything it made, however it ends. Throws a TypeError for a bad config; rejects on a data or
+ * device error. Use {@link Trainer} to keep the event loop free.
+ */
 export async function runTraining(partial: Partial<RunConfig>, reporter: Reporter, control: RunControl = {}): Promise<RunResult> {
   const c = resolveConfig(partial);
   applyCpuSettings(c);
@@ -221,8 +240,17 @@ function weightsIn(loaded: Value, file: string): Record<string, Tensor> {
   return weights as Record<string, Tensor>;
 }
 
-/** Evaluates saved weights (a state dict file, or a checkpoint) on the test split. */
-export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): Promise<{ accuracy: number; loss: number }> {
+/**
+ * Evaluates saved weights (a state dict file, ours or Python's, or a training checkpoint) named by
+ * `checkpoint` on the test split. Throws a TypeError without `checkpoint`; rejects when the file
+ * holds no state dict or one that does not fit AlexNetModel.
+ */
+export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): Promise<{
+  /** Test accuracy, in percent. */
+  accuracy: number;
+  /** Mean test loss per batch. */
+  loss: number;
+}> {
   const c = resolveConfig(partial);
   if (!c.checkpoint) throw new TypeError('test needs a checkpoint file');
   applyCpuSettings(c);

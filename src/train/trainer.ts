@@ -18,12 +18,26 @@ export type WorkerMessage =
   | { type: 'done'; result: RunResult }
   | { type: 'error'; message: string; stack?: string };
 
+/** The events a {@link Trainer} emits, with their arguments. */
 export interface TrainerEvents {
+  /** After each epoch's evaluation. */
   epoch: [EpochReport];
+  /** Every line of output. */
   line: [string];
 }
 
+/**
+ * Runs {@link runTraining} in a worker thread, so the Node event loop stays free while libtorch
+ * computes. Progress comes back as `line` and `epoch` events and through the reporter.
+ *
+ * ```ts
+ * const trainer = new Trainer({ epochs: 1, device: 'cuda' });
+ * trainer.on('epoch', (r) => console.log(r.accuracy));
+ * const result = await trainer.fit();
+ * ```
+ */
 export class Trainer extends EventEmitter<TrainerEvents> {
+  /** The resolved config (checked in the constructor, which throws a TypeError for a bad one). */
   readonly config: RunConfig;
   private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
   private worker: Worker | null = null;
@@ -34,7 +48,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.config = resolveConfig(config);
   }
 
-  /** Trains in a worker thread; resolves when the run ends or stops. */
+  /**
+   * Trains in a worker thread; resolves when the run ends or stops, rejects with the run's error. One
+   * run at a time.
+   */
   fit(): Promise<RunResult> {
     if (this.worker) return Promise.reject(new Error('Trainer.fit() is already running'));
     const ts = __filename.endsWith('.ts');
@@ -74,7 +91,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     });
   }
 
-  /** Asks the run to save a checkpoint after the current step and end. */
+  /** Asks the run to save a checkpoint after the current step and end; fit() then resolves with `stopped: true`. */
   stop(): void {
     Atomics.store(this.stopFlag, 0, 1);
   }
