@@ -8,10 +8,24 @@ function describe(value: unknown): string {
       : typeof value === 'number' ? String(value) // JSON would show NaN and Infinity as null
       : String(JSON.stringify(value) ?? value);
   } catch {
-    shown = String(value);
+    shown = fallbackText(value);
   }
   if (shown.length > 60) shown = `${shown.slice(0, 57)}...`;
   return `${shown} of type ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}`;
+}
+
+// For values JSON can't show: String() throws too for an array holding a Symbol,
+// and any text at all for a Proxy whose traps throw.
+function fallbackText(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return `[${typeof value}]`;
+    }
+  }
 }
 
 /** A refused argument: what was expected, for which argument, and what came instead. */
