@@ -4,6 +4,8 @@
 #pragma once
 #include "common.h"
 
+#include <array>
+
 namespace tb {
 
 enum class Route : int {
@@ -16,6 +18,14 @@ enum class Route : int {
 };
 
 void CountRoute(Route r);
+
+// This thread's counts so far. A worker thread's counts for one job, taken as the
+// difference of two of these, are added to the thread that asked for the job
+// (AddRouteCounts), so that a route taken in forwardAsync counts where it was called.
+using RouteCountArray = std::array<double, static_cast<size_t>(Route::kCount)>;
+RouteCountArray RouteCountsHere();
+void AddRouteCounts(const RouteCountArray& delta);
+
 // routeCounts() -> {sgdFused, sgdPerTensor, maxPool2dChannelsLast, maxPool2dPlain, maxPool2dAten}
 void InitRoutes(Napi::Env env, Napi::Object exports);
 
