@@ -6,6 +6,7 @@
 #include "data.h"
 #include "device.h"
 #include "functional.h"
+#include "plan.h"
 #include "routes.h"
 #include "serialize.h"
 
@@ -23,6 +24,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("SGD", sgd);
   exports.Set("Adam", Adam::Init(env));
   InitFunctional(env, exports);
+  InitPlan(env, exports);
   InitData(env, exports);
   InitSerialize(env, exports);
   InitDeviceFns(env, exports);

@@ -61,21 +61,44 @@ export interface RawAdam {
   dispose(): void;
 }
 
-export interface RawFunctional {
-  conv2d(x: RawTensor, w: RawTensor, b: RawTensor | null, stride: number[], padding: number[], dilation: number[], groups: number): RawTensor;
-  linear(x: RawTensor, w: RawTensor, b: RawTensor | null): RawTensor;
+/**
+ * The layer ops, by name, with their arguments after the input x, as native code
+ * takes them: addon.functional.<op>(x, ...args) runs one now, and a forward-plan
+ * step {op, args} runs it in forwardAsync. One list, so both take the same arguments.
+ */
+export interface RawLayerArgs {
+  conv2d: [weight: RawTensor, bias: RawTensor | null, stride: number[], padding: number[], dilation: number[], groups: number];
+  linear: [weight: RawTensor, bias: RawTensor | null];
+  /** Forward plans only (the direct call is Tensor.relu / relu_). */
+  relu: [inplace: boolean];
+  /** Forward plans only (the direct call is Tensor.flatten). */
+  flatten: [startDim: number, endDim: number];
   /** route 'aten': ATen's max_pool2d_with_indices on x as it is, skipping the channels_last route. */
-  maxPool2d(x: RawTensor, kernel: number[], stride: number[], padding: number[], dilation: number[], ceilMode: boolean,
-    route?: 'auto' | 'aten'): RawTensor;
-  avgPool2d(x: RawTensor, kernel: number[], stride: number[], padding: number[], ceilMode: boolean, countIncludePad: boolean): RawTensor;
-  adaptiveAvgPool2d(x: RawTensor, outputSize: number[]): RawTensor;
-  dropout(x: RawTensor, p: number, train: boolean, inplace: boolean): RawTensor;
-  localResponseNorm(x: RawTensor, size: number, alpha: number, beta: number, k: number): RawTensor;
-  batchNorm(x: RawTensor, runningMean: RawTensor | null, runningVar: RawTensor | null, weight: RawTensor | null,
-    bias: RawTensor | null, training: boolean, momentum: number, eps: number): RawTensor;
+  maxPool2d: [kernel: number[], stride: number[], padding: number[], dilation: number[], ceilMode: boolean, route?: 'auto' | 'aten'];
+  avgPool2d: [kernel: number[], stride: number[], padding: number[], ceilMode: boolean, countIncludePad: boolean];
+  adaptiveAvgPool2d: [outputSize: number[]];
+  dropout: [p: number, train: boolean, inplace: boolean];
+  localResponseNorm: [size: number, alpha: number, beta: number, k: number];
+  /** inputDims: x must have that many dimensions (BatchNorm2d: 4). */
+  batchNorm: [runningMean: RawTensor | null, runningVar: RawTensor | null, weight: RawTensor | null, bias: RawTensor | null,
+    training: boolean, momentum: number, eps: number, inputDims?: number];
+}
+
+/** The name of a layer op. */
+export type LayerOp = keyof RawLayerArgs;
+
+/**
+ * One step of a forward plan: a layer op and its arguments after the input, and
+ * the dotted name of the module it belongs to ('' for the module itself), which
+ * its errors name: "forwardAsync: conv2d (conv1.0): ...".
+ */
+export type RawPlanStep = { [K in LayerOp]: { op: K; args: RawLayerArgs[K]; module?: string } }[LayerOp];
+
+/** The layer ops as direct calls (all but relu and flatten), and crossEntropy. */
+export type RawFunctional = { [K in Exclude<LayerOp, 'relu' | 'flatten'>]: (x: RawTensor, ...args: RawLayerArgs[K]) => RawTensor } & {
   crossEntropy(logits: RawTensor, target: RawTensor, weight: RawTensor | null, reduction: string,
     ignoreIndex: number, labelSmoothing: number): RawTensor;
-}
+};
 
 /** Which branch the speed-motivated native code paths took (binding/routes.cc), per thread. */
 export interface RouteCounts {
@@ -137,6 +160,12 @@ export interface Addon {
   SGD: new (params: RawTensor[]) => RawSGD;
   Adam: new (params: RawTensor[]) => RawAdam;
   functional: RawFunctional;
+  /**
+   * Runs the steps in order on x, on a libuv worker thread, with autograd off and
+   * the caller's autocast state; resolves with the last step's output. Malformed
+   * arguments throw at once; failures while computing reject ("forwardAsync: <op> (<module>): ...").
+   */
+  forwardAsync(x: RawTensor, steps: RawPlanStep[]): Promise<RawTensor>;
   augmentBatch(images: RawTensor, indices: Int32Array, tops: Int32Array, lefts: Int32Array, flips: Int32Array,
     mean: number[], std: number[], padding: number): RawTensor;
   save(path: string, value: Saveable): Promise<void>;
