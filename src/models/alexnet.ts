@@ -1,8 +1,10 @@
 // The reference tutorial's AlexNet for 32x32 CIFAR-10, layer for layer. Field
 // names (including `max_pool*` and `flaten1`) are the reference's, so state-dict
-// keys and checkpoints are interchangeable with the Python model.
+// keys and checkpoints are interchangeable with the Python model. forward() is
+// the fields in declaration order, so the list below is the only layer list.
 import { Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers';
 import { Module } from '../nn/module';
+import type { ForwardPlan } from '../nn/plan';
 import { Tensor } from '../tensor';
 
 /**
@@ -37,18 +39,13 @@ export class AlexNetModel extends Module {
   /** Linear(4608, 10): -> 10 class logits. */
   fc3 = new Linear(4608, 10);
 
+  /** The fields above, in order, each on the previous one's output. */
   forward(x: Tensor): Tensor {
-    x = this.conv1.forward(x);
-    x = this.max_pool1.forward(x);
-    x = this.conv2.forward(x);
-    x = this.max_pool2.forward(x);
-    x = this.conv3.forward(x);
-    x = this.conv4.forward(x);
-    x = this.conv5.forward(x);
-    x = this.max_pool3.forward(x);
-    x = this.flaten1.forward(x);
-    x = this.fc1.forward(x);
-    x = this.fc2.forward(x);
-    return this.fc3.forward(x);
+    return this.forwardChildren(x);
+  }
+
+  /** The same chain as native ops, for forwardAsync. */
+  forwardPlan(): ForwardPlan | null {
+    return this.planChildren();
   }
 }

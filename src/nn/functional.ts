@@ -7,8 +7,12 @@
 import { addon } from '../native';
 import { asTensor, Tensor } from '../tensor';
 import * as v from '../validate';
+import { layerStep, runStep } from './plan';
 
 const raw = (t: Tensor | null | undefined, name: string) => (t == null ? null : asTensor(t, name).raw);
+
+// The layer functions run the step a layer's forward() runs (./plan), so that a
+// forward plan takes the same arguments and checks.
 
 /**
  * 2-d convolution, as `torch.nn.functional.conv2d`: input [N, C, H, W], weight [out, C / groups, kh, kw],
@@ -17,8 +21,8 @@ const raw = (t: Tensor | null | undefined, name: string) => (t == null ? null : 
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null,
   stride: number | [number, number] = 1, padding: number | [number, number] = 0,
   dilation: number | [number, number] = 1, groups = 1): Tensor {
-  return new Tensor(addon.functional.conv2d(asTensor(x, 'input').raw, asTensor(weight, 'weight').raw, raw(bias, 'bias'),
-    v.pair(stride, 'stride', 1), v.pair(padding, 'padding'), v.pair(dilation, 'dilation', 1), v.integer(groups, 'groups', 1)));
+  const input = asTensor(x, 'input');
+  return runStep(layerStep.conv2d(weight, bias, stride, padding, dilation, groups), input);
 }
 
 /**
@@ -26,20 +30,21 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null,
  * On the CPU, float32 runs in the kernel {@link setCpuLinearKernel} chose.
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-  return new Tensor(addon.functional.linear(asTensor(x, 'input').raw, asTensor(weight, 'weight').raw, raw(bias, 'bias')));
+  const input = asTensor(x, 'input');
+  return runStep(layerStep.linear(weight, bias), input);
 }
 
 /** max(x, 0), as `torch.nn.functional.relu`; with `inplace` it overwrites and returns x. */
 export function relu(x: Tensor, inplace = false): Tensor {
-  return v.boolean(inplace, 'inplace') ? asTensor(x, 'input').relu_() : asTensor(x, 'input').relu();
+  const input = asTensor(x, 'input');
+  return runStep(layerStep.relu(inplace), input);
 }
 
 /** 2-d max pooling, as `torch.nn.functional.max_pool2d`; stride defaults to the kernel size. */
 export function maxPool2d(x: Tensor, kernelSize: number | [number, number], stride?: number | [number, number] | null,
   padding: number | [number, number] = 0, dilation: number | [number, number] = 1, ceilMode = false): Tensor {
-  const k = v.pair(kernelSize, 'kernelSize', 1);
-  return new Tensor(addon.functional.maxPool2d(asTensor(x, 'input').raw, k, stride == null ? k : v.pair(stride, 'stride', 1),
-    v.pair(padding, 'padding'), v.pair(dilation, 'dilation', 1), v.boolean(ceilMode, 'ceilMode')));
+  const input = asTensor(x, 'input');
+  return runStep(layerStep.maxPool2d(kernelSize, stride, padding, dilation, ceilMode), input);
 }
 
 /**
@@ -48,14 +53,14 @@ export function maxPool2d(x: Tensor, kernelSize: number | [number, number], stri
  */
 export function avgPool2d(x: Tensor, kernelSize: number | [number, number], stride?: number | [number, number] | null,
   padding: number | [number, number] = 0, ceilMode = false, countIncludePad = true): Tensor {
-  const k = v.pair(kernelSize, 'kernelSize', 1);
-  return new Tensor(addon.functional.avgPool2d(asTensor(x, 'input').raw, k, stride == null ? k : v.pair(stride, 'stride', 1),
-    v.pair(padding, 'padding'), v.boolean(ceilMode, 'ceilMode'), v.boolean(countIncludePad, 'countIncludePad')));
+  const input = asTensor(x, 'input');
+  return runStep(layerStep.avgPool2d(kernelSize, stride, padding, ceilMode, countIncludePad), input);
 }
 
 /** Average pooling to a fixed [h, w] output, as `torch.nn.functional.adaptive_avg_pool2d`. */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: number | [number, number]): Tensor {
-  return new Tensor(addon.functional.adaptiveAvgPool2d(asTensor(x, 'input').raw, v.pair(outputSize, 'outputSize', 1)));
+  const input = asTensor(x, 'input');
+  return runStep(layerStep.adaptiveAvgPool2d(outputSize), input);
 }
 
 /**
@@ -64,14 +69,14 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | [number, numbe
  * {@link manualSeed}), as Python's does.
  */
 export function dropout(x: Tensor, p = 0.5, training = true, inplace = false): Tensor {
-  return new Tensor(addon.functional.dropout(asTensor(x, 'input').raw, v.number(p, 'p', 0, 1),
-    v.boolean(training, 'training'), v.boolean(inplace, 'inplace')));
+  const input = asTensor(x, 'input');
+  return runStep(layerStep.dropout(p, training, inplace), input);
 }
 
 /** Local response normalisation across channels, as `torch.nn.functional.local_response_norm`. */
 export function localResponseNorm(x: Tensor, size: number, alpha = 1e-4, beta = 0.75, k = 1.0): Tensor {
-  return new Tensor(addon.functional.localResponseNorm(asTensor(x, 'input').raw, v.integer(size, 'size', 1),
-    v.finite(alpha, 'alpha'), v.finite(beta, 'beta'), v.finite(k, 'k')));
+  const input = asTensor(x, 'input');
+  return runStep(layerStep.localResponseNorm(size, alpha, beta, k), input);
 }
 
 /**
@@ -81,9 +86,8 @@ export function localResponseNorm(x: Tensor, size: number, alpha = 1e-4, beta = 
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, weight: Tensor | null = null,
   bias: Tensor | null = null, training = false, momentum = 0.1, eps = 1e-5): Tensor {
-  return new Tensor(addon.functional.batchNorm(asTensor(x, 'input').raw, raw(runningMean, 'runningMean'),
-    raw(runningVar, 'runningVar'), raw(weight, 'weight'), raw(bias, 'bias'), v.boolean(training, 'training'),
-    v.number(momentum, 'momentum', 0, 1), v.number(eps, 'eps', 0)));
+  const input = asTensor(x, 'input');
+  return runStep(layerStep.batchNorm(runningMean, runningVar, weight, bias, training, momentum, eps), input);
 }
 
 /** How a loss reduces over the batch: mean (the default), sum, or none (one value per sample). */

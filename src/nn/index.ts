@@ -7,5 +7,6 @@
 export * from './layers';
 export { Module, Parameter } from './module';
 export type { LoadResult } from './module';
+export type { ForwardPlan, PlanOp, PlanStep } from './plan';
 export * as functional from './functional';
 export * as init from './init';

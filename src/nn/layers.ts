@@ -5,10 +5,32 @@ import * as v from '../validate';
 import * as F from './functional';
 import { kaimingUniformWeight, uniformBias } from './init';
 import { Module, Parameter } from './module';
+import { ForwardPlan, layerStep, PlanStep, runStep } from './plan';
 import { pyBool, pyFloat, pyTuple } from './repr';
 
 type Pair = number | [number, number];
 const pairText = (x: Pair): string => (Array.isArray(x) ? pyTuple(x) : String(x));
+
+/**
+ * A layer whose forward() is one native op, its step(). forward() runs the step
+ * now and forwardPlan() hands it to {@link Module.forwardAsync}, so the two
+ * cannot drift apart. A subclass that overrides forward() must declare
+ * forwardPlan() again (or it has no plan, and forwardAsync refuses it).
+ */
+export abstract class OpLayer extends Module {
+  /** The op forward() runs, with this layer's parameters and settings as they are now. */
+  protected abstract step(): PlanStep;
+
+  /** Runs step() on x now, on the JS thread, with autograd as it is. */
+  forward(x: Tensor): Tensor {
+    return runStep(this.step(), asTensor(x, 'input'));
+  }
+
+  /** [step()]: the one op, for forwardAsync. */
+  forwardPlan(): ForwardPlan {
+    return [this.step()];
+  }
+}
 
 /** Options of {@link Conv2d}, with torch.nn.Conv2d's defaults. Sizes are an int or an [h, w] pair. */
 export interface Conv2dOptions {
@@ -29,7 +51,7 @@ export interface Conv2dOptions {
  * (kaiming-uniform weight, uniform bias from the global generator).
  * Throws a TypeError for bad sizes or channels not divisible by groups.
  */
-export class Conv2d extends Module {
+export class Conv2d extends OpLayer {
   /** [outChannels, inChannels / groups, kh, kw]. */
   weight: Parameter;
   /** [outChannels], or null with `bias: false`. */
@@ -72,8 +94,8 @@ export class Conv2d extends Module {
     this.bias = v.boolean(o.bias ?? true, 'bias') ? new Parameter(uniformBias(outChannels, shape)) : null;
   }
 
-  forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.weight, this.bias, this.stride, this.padding, this.dilation, this.groups);
+  protected step(): PlanStep {
+    return layerStep.conv2d(this.weight, this.bias, this.stride, this.padding, this.dilation, this.groups);
   }
 
   extraRepr(): string {
@@ -90,7 +112,7 @@ export class Conv2d extends Module {
  * y = x Wᵀ + b over the last dimension, as `torch.nn.Linear`, with PyTorch's default initialisation.
  * On the CPU, float32 runs in oneDNN by default (see {@link setCpuLinearKernel}).
  */
-export class Linear extends Module {
+export class Linear extends OpLayer {
   /** [outFeatures, inFeatures]. */
   weight: Parameter;
   /** [outFeatures], or null with `bias: false` (true by default). */
@@ -110,8 +132,8 @@ export class Linear extends Module {
     this.bias = v.boolean(o.bias ?? true, 'bias') ? new Parameter(uniformBias(outFeatures, shape)) : null;
   }
 
-  forward(x: Tensor): Tensor {
-    return F.linear(x, this.weight, this.bias);
+  protected step(): PlanStep {
+    return layerStep.linear(this.weight, this.bias);
   }
 
   extraRepr(): string {
@@ -120,14 +142,14 @@ export class Linear extends Module {
 }
 
 /** max(x, 0), as `torch.nn.ReLU`. With `inplace` it overwrites its input and returns it. */
-export class ReLU extends Module {
+export class ReLU extends OpLayer {
   /** @param inplace - overwrite the input instead of allocating the output (false). */
   constructor(readonly inplace = false) {
     super();
     v.boolean(inplace, 'inplace');
   }
-  forward(x: Tensor): Tensor {
-    return F.relu(x, this.inplace);
+  protected step(): PlanStep {
+    return layerStep.relu(this.inplace);
   }
   extraRepr(): string {
     return this.inplace ? 'inplace=True' : '';
@@ -159,7 +181,7 @@ function poolWindow(kernelSize: Pair, o: { stride?: unknown; padding?: unknown }
  * 2-d max pooling over [N, C, H, W] inputs, as `torch.nn.MaxPool2d`. On the CPU it runs ATen's
  * channels_last kernel (the same values, indices and gradients, faster).
  */
-export class MaxPool2d extends Module {
+export class MaxPool2d extends OpLayer {
   /** Window size, as given. */
   readonly kernelSize: Pair;
   /** Window step, as given (the kernel size by default). */
@@ -180,8 +202,8 @@ export class MaxPool2d extends Module {
     this.ceilMode = v.boolean(o.ceilMode ?? false, 'ceilMode');
   }
 
-  forward(x: Tensor): Tensor {
-    return F.maxPool2d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode);
+  protected step(): PlanStep {
+    return layerStep.maxPool2d(this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode);
   }
 
   extraRepr(): string {
@@ -194,7 +216,7 @@ export class MaxPool2d extends Module {
  * 2-d average pooling over [N, C, H, W] inputs, as `torch.nn.AvgPool2d`. Options: stride (the kernel by
  * default), padding (0), ceilMode (false), countIncludePad (true: padding counts in the average).
  */
-export class AvgPool2d extends Module {
+export class AvgPool2d extends OpLayer {
   /** Window size, as given. */
   readonly kernelSize: Pair;
   /** Window step, as given (the kernel size by default). */
@@ -214,8 +236,8 @@ export class AvgPool2d extends Module {
     this.countIncludePad = v.boolean(o.countIncludePad ?? true, 'countIncludePad');
   }
 
-  forward(x: Tensor): Tensor {
-    return F.avgPool2d(x, this.kernelSize, this.stride, this.padding, this.ceilMode, this.countIncludePad);
+  protected step(): PlanStep {
+    return layerStep.avgPool2d(this.kernelSize, this.stride, this.padding, this.ceilMode, this.countIncludePad);
   }
 
   extraRepr(): string {
@@ -227,14 +249,14 @@ export class AvgPool2d extends Module {
  * Average pooling to a fixed output size (an int or [h, w]) whatever the input size, as
  * `torch.nn.AdaptiveAvgPool2d`.
  */
-export class AdaptiveAvgPool2d extends Module {
+export class AdaptiveAvgPool2d extends OpLayer {
   /** @param outputSize - output [h, w], or one int for both. */
   constructor(readonly outputSize: Pair) {
     super();
     v.pair(outputSize, 'outputSize', 1);
   }
-  forward(x: Tensor): Tensor {
-    return F.adaptiveAvgPool2d(x, this.outputSize);
+  protected step(): PlanStep {
+    return layerStep.adaptiveAvgPool2d(this.outputSize);
   }
   extraRepr(): string {
     return `output_size=${pairText(this.outputSize)}`;
@@ -246,7 +268,7 @@ export class AdaptiveAvgPool2d extends Module {
  * `torch.nn.Dropout`; the identity in eval mode. Draws from the global generator (see {@link manualSeed}).
  * p defaults to 0.5; throws a TypeError outside [0, 1].
  */
-export class Dropout extends Module {
+export class Dropout extends OpLayer {
   /**
    * @param p - probability of zeroing an element (0.5).
    * @param inplace - overwrite the input (false).
@@ -256,8 +278,8 @@ export class Dropout extends Module {
     v.number(p, 'p', 0, 1);
     v.boolean(inplace, 'inplace');
   }
-  forward(x: Tensor): Tensor {
-    return F.dropout(x, this.p, this.training, this.inplace);
+  protected step(): PlanStep {
+    return layerStep.dropout(this.p, this.training, this.inplace);
   }
   extraRepr(): string {
     return `p=${pyFloat(this.p)}, inplace=${pyBool(this.inplace)}`;
@@ -265,7 +287,7 @@ export class Dropout extends Module {
 }
 
 /** Flattens dimensions startDim..endDim (1..-1 by default: all but the batch) into one, as `torch.nn.Flatten`. */
-export class Flatten extends Module {
+export class Flatten extends OpLayer {
   /**
    * @param startDim - first dimension to flatten (1).
    * @param endDim - last dimension to flatten, inclusive (-1).
@@ -275,8 +297,8 @@ export class Flatten extends Module {
     v.integer(startDim, 'startDim');
     v.integer(endDim, 'endDim');
   }
-  forward(x: Tensor): Tensor {
-    return x.flatten(this.startDim, this.endDim);
+  protected step(): PlanStep {
+    return layerStep.flatten(this.startDim, this.endDim);
   }
   extraRepr(): string {
     return `start_dim=${this.startDim}, end_dim=${this.endDim}`;
@@ -284,7 +306,7 @@ export class Flatten extends Module {
 }
 
 /** The AlexNet paper's local response normalisation across channels, as `torch.nn.LocalResponseNorm`. */
-export class LocalResponseNorm extends Module {
+export class LocalResponseNorm extends OpLayer {
   /**
    * @param size - number of neighbouring channels to normalise over.
    * @param alpha - multiplicative factor (1e-4).
@@ -298,8 +320,8 @@ export class LocalResponseNorm extends Module {
     v.finite(beta, 'beta');
     v.finite(k, 'k');
   }
-  forward(x: Tensor): Tensor {
-    return F.localResponseNorm(x, this.size, this.alpha, this.beta, this.k);
+  protected step(): PlanStep {
+    return layerStep.localResponseNorm(this.size, this.alpha, this.beta, this.k);
   }
   extraRepr(): string {
     return `${this.size}, alpha=${pyFloat(this.alpha)}, beta=${pyFloat(this.beta)}, k=${pyFloat(this.k)}`;
@@ -311,7 +333,7 @@ export class LocalResponseNorm extends Module {
  * mode normalises with the batch's statistics and updates the running ones; eval mode uses the
  * running ones. Options: eps (1e-5), momentum (0.1), affine (true), bias (true), trackRunningStats (true).
  */
-export class BatchNorm2d extends Module {
+export class BatchNorm2d extends OpLayer {
   /** Learnable scale [numFeatures] (ones at start), or null without affine. */
   weight: Parameter | null;
   /** Learnable shift [numFeatures] (zeros at start), or null without affine or bias. */
@@ -355,11 +377,26 @@ export class BatchNorm2d extends Module {
     }
   }
 
+  /** Batch statistics in training mode or without running statistics; the input must be 4-D. */
+  protected step(): PlanStep {
+    const useBatchStats = this.training || !this.trackRunningStats;
+    return layerStep.batchNorm(this.running_mean, this.running_var, this.weight, this.bias, useBatchStats, this.momentum, this.eps, 4);
+  }
+
+  /** Checks the input is 4-D and, in training mode, counts the batch; then runs step(). */
   forward(x: Tensor): Tensor {
     if (asTensor(x, 'input').ndim !== 4) throw new TypeError(`BatchNorm2d: expected 4D input (got ${x.ndim}D input)`);
-    const useBatchStats = this.training || !this.trackRunningStats;
     if (this.training && this.num_batches_tracked) this.num_batches_tracked.copy_(this.num_batches_tracked.add(1));
-    return F.batchNorm(x, this.running_mean, this.running_var, this.weight, this.bias, useBatchStats, this.momentum, this.eps);
+    return super.forward(x);
+  }
+
+  /**
+   * [step()]: forwardAsync refuses training mode with running statistics (the
+   * worker would update them), so num_batches_tracked, which only that mode
+   * counts, has nothing to count there.
+   */
+  forwardPlan(): ForwardPlan {
+    return super.forwardPlan();
   }
 
   extraRepr(): string {
@@ -381,10 +418,13 @@ export class Sequential extends Module {
       (this as unknown as Record<string, Module>)[String(i)] = m;
     });
   }
+  /** The children in order, each on the previous one's output. */
   forward(x: Tensor): Tensor {
-    let y = x;
-    for (const m of this.children()) y = m.forward(y);
-    return y;
+    return this.forwardChildren(x);
+  }
+  /** The children's plans in order; null when one of them has none. */
+  forwardPlan(): ForwardPlan | null {
+    return this.planChildren();
   }
   /** Number of child modules. */
   get length(): number {

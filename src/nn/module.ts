@@ -5,8 +5,10 @@
 // so state-dict keys equal Python's: a field `conv1` holding a Sequential whose
 // first child is a Conv2d gives `conv1.0.weight`.
 import { checkDevice } from '../device';
-import { keep, noGrad, Tensor } from '../tensor';
+import { addon } from '../native';
+import { asTensor, keep, noGrad, Tensor } from '../tensor';
 import * as v from '../validate';
+import { ForwardPlan, PlanStep, rawSteps } from './plan';
 import { addIndent } from './repr';
 
 /**
@@ -39,6 +41,41 @@ export interface LoadResult {
   unexpectedKeys: string[];
 }
 
+/** The prototype (or the object itself) that defines `key` for `m`. */
+function definer(m: Module, key: 'forward' | 'forwardPlan'): object | null {
+  let o: object | null = m;
+  while (o !== null && !Object.prototype.hasOwnProperty.call(o, key)) o = Object.getPrototypeOf(o);
+  return o;
+}
+
+/**
+ * Whether m declares a forward plan: its class (or one above it) defines
+ * forwardPlan(), and no class below that one overrides forward(), since the
+ * inherited plan would silently skip the new forward's code.
+ */
+function declaresPlan(m: Module): boolean {
+  const forward = definer(m, 'forward'), plan = definer(m, 'forwardPlan');
+  if (plan === null || plan === Module.prototype) return false;
+  return forward === plan || forward === null || !Object.prototype.isPrototypeOf.call(plan, forward);
+}
+
+/** m's forward plan, or null when it has none. */
+function planOf(m: Module): ForwardPlan | null {
+  return declaresPlan(m) ? m.forwardPlan() : null;
+}
+
+/** Why m has no plan: the dotted path (or '') and class of the module at fault. */
+function missingPlan(m: Module, path: string): { path: string; name: string } | null {
+  if (planOf(m) !== null) return null;
+  if (declaresPlan(m)) {
+    for (const [k, c] of m.namedChildren()) {
+      const inner = missingPlan(c, path ? `${path}.${k}` : k);
+      if (inner) return inner;
+    }
+  }
+  return { path, name: m.constructor.name };
+}
+
 /**
  * The base of every layer and model, as `torch.nn.Module`.
  *
@@ -65,6 +102,72 @@ export abstract class Module {
 
   /** Computes the output, as `forward()` in PyTorch. Call it directly: `net.forward(x)`. The caller owns the result. */
   abstract forward(...inputs: Tensor[]): Tensor;
+
+  /**
+   * forward() as native layer ops in order, for {@link Module.forwardAsync}; null (the default)
+   * when forward() is TypeScript of its own. The built-in layers, Sequential and AlexNetModel have
+   * one. A module whose forward() is {@link Module.forwardChildren} declares
+   * `forwardPlan() { return this.planChildren(); }`. The plan reads the module as it is now: its
+   * parameters, and `training` for dropout and batch norm.
+   */
+  forwardPlan(): ForwardPlan | null {
+    return null;
+  }
+
+  /**
+   * forward(x) computed in libtorch on a native worker thread: the JS thread stays free meanwhile,
+   * and several calls may be in flight (they compute one at a time, each on all of
+   * {@link setNumThreads}' threads). Resolves with a new Tensor (dispose it; it belongs to no
+   * tidy()) equal to `noGrad(() => forward(x))`'s, bit for bit on the CPU: the same native ops and
+   * kernels, under the caller's autocast and thread count.
+   *
+   * - Autograd is off: the result has no graph and never requires grad. Train with forward().
+   * - `training` is honoured as forward() honours it: dropout drops (from the global generator) in
+   *   training mode. Batch norm in training mode would update its running statistics from another
+   *   thread, so it is refused: call eval().
+   * - The module and x are read when the call is made: disposing them, or calling setData, while
+   *   it is in flight does not affect it (it holds its own handles). Writing into their values in
+   *   place meanwhile (an optimizer step, copy_) races with it.
+   * - In-place layers (ReLU(true)) never write into x itself.
+   * - Rejects with an Error when the module has no plan (a forward() of its own; see
+   *   {@link Module.forwardPlan}), x is disposed, or libtorch fails:
+   *   `forwardAsync: conv2d (conv1.0): <libtorch's message>`.
+   */
+  async forwardAsync(x: Tensor): Promise<Tensor> {
+    const input = asTensor(x, 'input');
+    const plan = planOf(this);
+    if (plan === null) {
+      const where = missingPlan(this, '') ?? { path: '', name: this.name };
+      const what = where.path ? `its child ${where.path} (${where.name}) has a forward() of its own` : 'its forward() is TypeScript of its own';
+      throw new Error(`forwardAsync: ${this.name} has no forward plan: ${what}; call forward(), or give the module a ` +
+        'forwardPlan() (built-in layers, Sequential and modules whose forward() runs their children in order have one)');
+    }
+    return new Tensor(await addon.forwardAsync(input.raw, rawSteps(plan)));
+  }
+
+  /**
+   * Runs the children in declaration order, each on the previous one's output: forward() for
+   * Sequential and for models that are a chain of their fields.
+   */
+  protected forwardChildren(x: Tensor): Tensor {
+    let y = x;
+    for (const m of this.children()) y = m.forward(y);
+    return y;
+  }
+
+  /**
+   * The plan of {@link Module.forwardChildren}: the children's plans in order, each step labelled
+   * with its child's dotted name. Null when a child has none.
+   */
+  protected planChildren(): ForwardPlan | null {
+    const out: PlanStep[] = [];
+    for (const [name, child] of this.namedChildren()) {
+      const plan = planOf(child);
+      if (plan === null) return null;
+      for (const s of plan) out.push({ ...s, module: s.module ? `${name}.${s.module}` : name });
+    }
+    return out;
+  }
 
   /** Registers a tensor that is state but not trained (BatchNorm's running stats). */
   protected registerBuffer(name: string, t: Tensor): void {
