@@ -844,6 +844,7 @@ async function child(args: Args): Promise<void> {
   }
 
   function rawFunctional(): Call {
+    if (rng.chance(0.25)) return rawForwardAsync();
     const ints = () => (rng.chance(0.8) ? Array.from({ length: rng.chance(0.8) ? 2 : rng.int(4) }, smallInt) : shape());
     const fns: [string, () => Any[]][] = [
       ['conv2d', () => [raw(), raw(), maybe(raw), ints(), ints(), ints(), smallInt()]],
@@ -868,7 +869,7 @@ async function child(args: Args): Promise<void> {
 
   function moduleCall(): Call {
     const m = rng.pick(modules);
-    switch (rng.int(12)) {
+    switch (rng.int(14)) {
       case 0: case 1: case 2: {
         // forward, then a scalar loss kept for backward().
         const x = inputFor(m);
@@ -935,8 +936,51 @@ async function child(args: Args): Promise<void> {
         return rng.chance(0.8) ? invoke(`${show(m)} param.setData`, p, p.setData, [src])
           : call(`${show(m)}.dispose()`, () => m.dispose());
       }
+      case 11: case 12: {
+        // forwardAsync: awaited; with its input disposed as soon as it is queued; or
+        // left running (its result dropped) while later calls use, change or dispose
+        // the same module and tensors. These modules have no dropout, so nothing in
+        // the background draws from the global generator (a seed replays the same calls).
+        const x = inputFor(m);
+        const how = rng.pick(['await', 'await', 'dispose the input', 'background']);
+        return call(`${show(m)}.forwardAsync(${show(x)}), ${how}`, () => {
+          const p = m.forwardAsync(x);
+          if (how === 'dispose the input' && temps.includes(x)) x.dispose();
+          if (how !== 'background') return p;
+          pending.push(p.then((y: Any) => y.dispose(), () => undefined));
+          return undefined;
+        });
+      }
       default: return call('fresh modules and optimizers', () => freshModules());
     }
+  }
+
+  // The raw forwardAsync: plans of well-shaped layer steps (which rarely chain
+  // shape for shape, so most fail part-way, on the worker), steps with wrong ops,
+  // arguments or module names, and things that are not plans. Always awaited:
+  // a dropout step draws from the global generator.
+  function rawForwardAsync(): Call {
+    const layerOps = ['conv2d', 'linear', 'maxPool2d', 'avgPool2d', 'adaptiveAvgPool2d', 'dropout', 'localResponseNorm', 'batchNorm'];
+    const module = () => (rng.chance(0.5) ? {} : { module: rng.chance(0.8) ? rng.pick(['', 'conv1.0', 'fc']) : any(1) });
+    let input: Any = null;
+    const steps: Any[] = [];
+    for (let i = rng.int(4); i > 0; i--) {
+      const r = rng.next();
+      if (r < 0.6) {
+        const op = rng.pick(layerOps);
+        const [x, ...args] = structured(op).map((a) => (a instanceof tb.Tensor ? (a as Any).raw : a));
+        input ??= x;
+        steps.push({ op, args: mangle(args), ...module() });
+      } else if (r < 0.75) {
+        steps.push({ op: rng.pick(['relu', 'flatten']), args: mangle(rng.pick([[bool()], [smallInt(), smallInt()]])), ...module() });
+      } else if (r < 0.9) {
+        steps.push({ op: rng.chance(0.7) ? rng.pick([...BAD_OPS, 'crossEntropy', 'functional']) : any(1), args: rng.chance(0.5) ? [] : any(1) });
+      } else {
+        steps.push(rng.chance(0.5) ? any(1) : evil());
+      }
+    }
+    const a = addon as Any;
+    return invoke('addon.forwardAsync', undefined, a.forwardAsync, mangle([input ?? raw(), rng.chance(0.9) ? steps : any(1)]));
   }
 
   function optimCall(): Call {
@@ -1271,7 +1315,7 @@ async function child(args: Args): Promise<void> {
     }
   }
 
-  // A worker thread busy in native code (math, saves, loads), terminated at a
+  // A worker thread busy in native code (math, forwardAsync, saves, loads), terminated at a
   // random moment: the addon must let its environment go without aborting. The
   // workload is fixed and draws nothing from the global generator, so the main
   // thread's calls stay the same whenever the worker stops.
@@ -1287,6 +1331,8 @@ async function child(args: Args): Promise<void> {
       (async () => {
         for (let i = 0; ; i++) {
           tb.tidy(() => tb.nn.functional.conv2d(x, k, null, 1, 1).relu().sum().item());
+          addon.forwardAsync(x.raw, [{ op: 'conv2d', args: [k.raw, null, [1, 1], [1, 1], [1, 1], 1] }, { op: 'relu', args: [true] }])
+            .then((y) => y.dispose(), () => {});
           addon.save(w.file, x.raw).catch(() => {});
           addon.load(w.file).catch(() => {});
           if (i % 8 === 0) await new Promise((r) => setImmediate(r));
