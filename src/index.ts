@@ -21,3 +21,5 @@ export { AlexNetModel } from './models/alexnet';
 export { cacheDir } from './paths';
 export { loadSafetensors, saveSafetensors, safetensorsDtypes } from './safetensors';
 export type { LoadSafetensorsOptions, SafetensorsContents, SaveSafetensorsOptions } from './safetensors';
+export { defaultHistogramEdges, histogram, SummaryWriter } from './tensorboard';
+export type { Histogram, SummaryWriterOptions } from './tensorboard';
