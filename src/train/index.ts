@@ -3,6 +3,8 @@
 // resume, reporters, the training and test loops, and Trainer (a run on a worker thread).
 export { defaultConfig, resolveConfig } from './config';
 export type { RunConfig } from './config';
+export { weightsFormat, weightsFormats } from './config';
+export type { WeightsFormat } from './config';
 export { evaluate, trainEpoch } from './loop';
 export type { Batch, BatchSource, Criterion, EpochResult, EvalResult, TrainEpochOptions } from './loop';
 export { ConsoleReporter, silentReporter } from './reporter';
@@ -12,6 +14,7 @@ export type { Recipe } from './recipe';
 export { runTest, runTraining } from './run';
 export type { EpochReport, RunControl, RunResult } from './run';
 export { CHECKPOINT_FORMAT, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from './checkpoint';
+export { modelWeightsName, saveModelWeights } from './checkpoint';
 export type { Checkpoint } from './checkpoint';
 export { Trainer } from './trainer';
 export type { TrainerEvents } from './trainer';
