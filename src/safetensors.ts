@@ -130,7 +130,9 @@ let tmpCounter = 0;
 export async function saveSafetensors(tensors: Record<string, Tensor>, file: string, options: SaveSafetensorsOptions = {}): Promise<void> {
   const op = 'saveSafetensors';
   littleEndianOnly(op);
-  v.object(tensors, 'tensors');
+  // A Map (or any class instance) has no own enumerable entries: it would save as an empty file.
+  const proto = typeof tensors === 'object' && tensors !== null ? Object.getPrototypeOf(tensors) : undefined;
+  if (Array.isArray(tensors) || (proto !== Object.prototype && proto !== null)) throw v.invalid('plain object of tensors', 'tensors', tensors);
   v.string(file, 'file');
   const o = v.options(options, 'options', ['metadata']);
   let metadata: [string, string][] | null = null;

@@ -356,6 +356,8 @@ test('saveSafetensors checks its arguments before touching the file', async (t) 
     [() => saveSafetensors({ a, gone }, file), /^saveSafetensors: tensors\['gone'\] is already disposed$/],
     [() => saveSafetensors({ __metadata__: a }, file), /^saveSafetensors: '__metadata__' is reserved for the metadata map and cannot name a tensor$/],
     [() => saveSafetensors({ a }, ''), /^Expected non-empty string for file but received '' of type string$/],
+    [() => saveSafetensors(new Map([['a', a]]) as never, file), /^Expected plain object of tensors for tensors but received \{\} of type object$/],
+    [() => saveSafetensors([a] as never, file), /^Expected plain object of tensors for tensors but received .* of type array$/],
   ];
   for (const [call, why] of cases) t.regex((await t.throwsAsync(call()))!.message, why);
   t.deepEqual(fs.readFileSync(file), before, 'the file is as it was');
