@@ -120,7 +120,8 @@ export function parse(argv: string[]): { command: string | null; config: RunConf
     checkpointEvery: o['checkpoint-every'], logEvery: o['log-every'], resume: o.resume,
     trainLimit: o['limit-train'], testLimit: o['limit-test'], threads: o.threads, cpuLinear: o['cpu-linear'],
     channelsLast: o['channels-last'], autocast: o.bf16 ? 'bfloat16' : o.fp16 ? 'float16' : undefined,
-    tensorboard: o.tensorboard === undefined ? undefined : path.resolve(o.tensorboard),
+    // '' stays '' for resolveConfig to refuse: path.resolve would make it the current folder.
+    tensorboard: o.tensorboard === undefined || o.tensorboard === '' ? o.tensorboard : path.resolve(o.tensorboard),
     format: o.format,
   };
   const raw: Partial<Record<keyof RunConfig, unknown>> = {};

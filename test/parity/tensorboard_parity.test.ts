@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { manualSeed } from '../../src/runtime';
 import { defaultHistogramEdges, histogram, maskedCrc32c, SummaryWriter } from '../../src/tensorboard';
 import { randn, Tensor, tensor } from '../../src/tensor';
-import { pythonScript, runPython, tempDir } from '../helpers/python';
+import { spawnSync } from 'node:child_process';
+import { pythonScript, repoRoot, runPython, tempDir } from '../helpers/python';
 
 const dir = tempDir('torchbridge-tensorboard-');
 const reader = (args: string[]) => runPython(pythonScript('tensorboard_ref.py'), args);
@@ -182,6 +183,17 @@ test('events wait in memory until maxQueue of them do, then go to the file', (t)
   w.close();
   w.flush(); // a no-op once closed
   t.is(read(path.join(dir, 'queue')).scalars.x.length, 4);
+});
+
+test('a writer left open is flushed when the process exits', (t) => {
+  const logdir = path.join(dir, 'exit');
+  const lib = path.join(repoRoot, 'dist', 'src', 'tensorboard.js');
+  const program = `const { SummaryWriter } = require(${JSON.stringify(lib)});
+    const w = new SummaryWriter(${JSON.stringify(logdir)});
+    w.addScalar('left/open', 42, 7);`;
+  const r = spawnSync(process.execPath, ['-e', program], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual(read(logdir).scalars['left/open'].map((e) => [e.step, e.value]), [[7, 42]]);
 });
 
 test('arguments are checked, sharp-style, and a closed writer refuses events', (t) => {

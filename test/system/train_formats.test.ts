@@ -32,6 +32,7 @@ test('--format and --tensorboard are refused when wrong, before any training', (
     [['train', '--format', 'onnx'], /Expected one of 'pt', 'safetensors' for --format but received 'onnx'/],
     [['train', '--format', 'safetensors', '--checkpoint', 'a.pt'], /--checkpoint must end in \.safetensors with --format safetensors/],
     [['train', '--format', 'pt', '--checkpoint', 'a.safetensors'], /--checkpoint ends in \.safetensors, which --format pt does not write/],
+    [['train', '--tensorboard', ''], /Expected non-empty string for --tensorboard but received ''/],
   ];
   for (const [args, re] of cases) {
     const r = run(args);
