@@ -22,7 +22,7 @@ Options:
   --lr <x>                OneCycleLR max_lr (default: ${defaultConfig.lr})
   --schedule-epochs <n>   OneCycleLR length in epochs (default: the run's own --epochs;
                           150 reproduces the reference exactly)
-  --checkpoint <file>     train: save the trained weights here (PyTorch format);
+  --checkpoint <file>     train: save the trained weights here (PyTorch format, or see --format);
                           test: the weights to evaluate
   --checkpoint-dir <dir>  Save a resumable checkpoint after every epoch (keeps the last two)
   --checkpoint-every <n>  Also save one every n training steps, mid-epoch too (needs --checkpoint-dir)
@@ -36,6 +36,11 @@ Options:
   --channels-last         channels_last memory format (faster convolutions on some CPUs)
   --bf16                  bfloat16 autocast for forward and loss (mixed precision; off by default)
   --fp16                  float16 autocast with a GradScaler (for CUDA; off by default)
+  --tensorboard <dir>     Write TensorBoard event files here: train loss, lr and momentum every
+                          --log-every steps, val loss and accuracy every epoch (tensorboard --logdir <dir>)
+  --format <f>            Weights files: pt (PyTorch) or safetensors (default: --checkpoint's extension,
+                          .safetensors or else pt). With safetensors and --checkpoint-dir, each epoch
+                          also writes model-<epoch>.safetensors beside its .pt checkpoint
   -h, --help              Show this help
 
 Ctrl-C during training saves a checkpoint of the last finished step and exits.
@@ -65,6 +70,8 @@ const options = {
   'channels-last': { type: 'boolean' },
   bf16: { type: 'boolean' },
   fp16: { type: 'boolean' },
+  tensorboard: { type: 'string' },
+  format: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -77,6 +84,7 @@ const flagOf: Partial<Record<keyof RunConfig, string>> = {
   seed: 'seed', lr: 'lr', scheduleEpochs: 'schedule-epochs', checkpoint: 'checkpoint', checkpointDir: 'checkpoint-dir',
   checkpointEvery: 'checkpoint-every', logEvery: 'log-every', resume: 'resume', trainLimit: 'limit-train', testLimit: 'limit-test',
   threads: 'threads', cpuLinear: 'cpu-linear', channelsLast: 'channels-last', autocast: 'bf16',
+  tensorboard: 'tensorboard', format: 'format',
 };
 const numeric: (keyof RunConfig)[] = ['epochs', 'batchSize', 'testBatchSize', 'seed', 'lr', 'scheduleEpochs', 'checkpointEvery', 'logEvery', 'trainLimit', 'testLimit', 'threads'];
 
@@ -112,6 +120,9 @@ export function parse(argv: string[]): { command: string | null; config: RunConf
     checkpointEvery: o['checkpoint-every'], logEvery: o['log-every'], resume: o.resume,
     trainLimit: o['limit-train'], testLimit: o['limit-test'], threads: o.threads, cpuLinear: o['cpu-linear'],
     channelsLast: o['channels-last'], autocast: o.bf16 ? 'bfloat16' : o.fp16 ? 'float16' : undefined,
+    // '' stays '' for resolveConfig to refuse: path.resolve would make it the current folder.
+    tensorboard: o.tensorboard === undefined || o.tensorboard === '' ? o.tensorboard : path.resolve(o.tensorboard),
+    format: o.format,
   };
   const raw: Partial<Record<keyof RunConfig, unknown>> = {};
   const config: Record<string, unknown> = {};

@@ -26,3 +26,7 @@ export { save, load, disposeValue } from './serialize';
 export type { Value as SaveValue } from './serialize';
 export { AlexNetModel } from './models/alexnet';
 export { cacheDir } from './paths';
+export { loadSafetensors, saveSafetensors, safetensorsDtypes } from './safetensors';
+export type { LoadSafetensorsOptions, SafetensorsContents, SaveSafetensorsOptions } from './safetensors';
+export { defaultHistogramEdges, histogram, SummaryWriter } from './tensorboard';
+export type { Histogram, SummaryWriterOptions } from './tensorboard';

@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GradScalerState } from '../amp';
 import { addon } from '../native';
+import { Module } from '../nn/module';
+import { saveSafetensors } from '../safetensors';
 import { disposeValue, load, save, Value } from '../serialize';
 import { Tensor } from '../tensor';
 import { Recipe } from './recipe';
@@ -141,4 +143,36 @@ export function restoreRunCheckpoint(r: Recipe, k: Checkpoint): RunPosition {
   } finally {
     disposeValue(k as unknown as Value);
   }
+}
+
+const MODEL_NAME = /^model-(\d+)\.safetensors$/;
+
+/** The name of the weights file written after `epoch` finished epochs: model-0003.safetensors. */
+export function modelWeightsName(epoch: number): string {
+  return `model-${String(epoch).padStart(4, '0')}.safetensors`;
+}
+
+/**
+ * Writes a model's weights as model-<epoch>.safetensors in `dir`, beside the
+ * checkpoint of the same epoch, and prunes all but the newest `keep`, as
+ * saveCheckpoint does. The metadata says format 'pt', which Hugging Face's
+ * loaders look for. Only the weights: the checkpoint keeps the rest.
+ */
+export async function saveModelWeights(dir: string, model: Module, epoch: number, keep = 2): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of fs.readdirSync(dir)) if (/^model-\d+\.safetensors\.tmp-[\d-]+$/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
+  const file = path.join(dir, modelWeightsName(epoch));
+  const weights = model.stateDict();
+  try {
+    await saveSafetensors(weights, file, { metadata: { format: 'pt', epoch: String(epoch) } });
+  } finally {
+    for (const t of Object.values(weights)) t.dispose();
+  }
+  const old = fs.readdirSync(dir)
+    .map((f) => ({ f, m: MODEL_NAME.exec(f) }))
+    .filter((e): e is { f: string; m: RegExpExecArray } => e.m !== null)
+    .sort((a, b) => Number(b.m[1]) - Number(a.m[1]))
+    .slice(keep);
+  for (const e of old) fs.rmSync(path.join(dir, e.f), { force: true });
+  return file;
 }

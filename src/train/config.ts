@@ -63,6 +63,29 @@ export interface RunConfig {
    * default) trains in float32.
    */
   autocast: AutocastDtype | null;
+  /**
+   * A folder for TensorBoard event files: train loss, lr and momentum every
+   * logEvery steps, test loss and accuracy every epoch. null (the default): none.
+   */
+  tensorboard: string | null;
+  /**
+   * The format of the weight files the run writes (and `test` reads): the final
+   * `checkpoint`, and with 'safetensors' also model-<epoch>.safetensors beside
+   * each epoch's checkpoint in checkpointDir. Resumable checkpoints stay .pt
+   * either way: optimizer and scheduler state is not a flat map of tensors.
+   * null (the default): from checkpoint's extension, '.safetensors' or else 'pt'.
+   */
+  format: WeightsFormat | null;
+}
+
+/** The file formats of a run's weight files. */
+export type WeightsFormat = 'pt' | 'safetensors';
+/** Every WeightsFormat, for checks and help text. */
+export const weightsFormats: readonly WeightsFormat[] = ['pt', 'safetensors'];
+
+/** The format a config's weight files are in: its `format`, else the `checkpoint` file's extension. */
+export function weightsFormat(c: RunConfig): WeightsFormat {
+  return c.format ?? (c.checkpoint?.endsWith('.safetensors') ? 'safetensors' : 'pt');
 }
 
 /**
@@ -91,6 +114,8 @@ export const defaultConfig: RunConfig = {
   threads: null,
   cpuLinear: null,
   autocast: null,
+  tensorboard: null,
+  format: null,
 };
 
 /**
@@ -129,5 +154,14 @@ export function resolveConfig(partial: Partial<RunConfig>, label: (key: keyof Ru
   if (c.threads !== null) v.integer(c.threads, L('threads'), 1);
   if (c.cpuLinear !== null) v.oneOf(c.cpuLinear, L('cpuLinear'), cpuLinearKernels);
   if (c.autocast !== null) v.oneOf(c.autocast, L('autocast'), autocastDtypes);
+  if (c.tensorboard !== null) v.string(c.tensorboard, L('tensorboard'));
+  if (c.format !== null) {
+    v.oneOf(c.format, L('format'), weightsFormats);
+    // A file's name tells its format: a .safetensors name holding a zip, or the reverse, would mislead every reader.
+    if (c.checkpoint !== null && c.checkpoint.endsWith('.safetensors') !== (c.format === 'safetensors')) {
+      throw new TypeError(c.format === 'safetensors' ? `${L('checkpoint')} must end in .safetensors with ${L('format')} safetensors`
+        : `${L('checkpoint')} ends in .safetensors, which ${L('format')} pt does not write`);
+    }
+  }
   return c;
 }

@@ -10,6 +10,8 @@
  */
 export { defaultConfig, resolveConfig } from './config';
 export type { RunConfig } from './config';
+export { weightsFormat, weightsFormats } from './config';
+export type { WeightsFormat } from './config';
 export { evaluate, trainEpoch } from './loop';
 export type { Batch, BatchSource, Criterion, EpochResult, EvalResult, TrainEpochOptions } from './loop';
 export { ConsoleReporter, silentReporter } from './reporter';
@@ -19,6 +21,7 @@ export type { Recipe } from './recipe';
 export { runTest, runTraining } from './run';
 export type { EpochReport, RunControl, RunResult } from './run';
 export { CHECKPOINT_FORMAT, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from './checkpoint';
+export { modelWeightsName, saveModelWeights } from './checkpoint';
 export type { Checkpoint } from './checkpoint';
 export { Trainer } from './trainer';
 export type { TrainerEvents } from './trainer';

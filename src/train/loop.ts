@@ -44,6 +44,8 @@ export interface TrainEpochOptions {
   scaler?: GradScaler | null;
   /** Called after each step with its 0-based index; return true to stop early (Ctrl-C). */
   afterStep?: (step: number) => boolean | void;
+  /** Called with each printed mean loss and the 0-based index of the step that printed it (for TensorBoard). */
+  onLog?: (step: number, loss: number) => void;
 }
 
 /** What {@link trainEpoch} returns. */
@@ -73,7 +75,7 @@ export interface EpochResult {
  */
 export function trainEpoch(model: Module, loader: BatchSource, criterion: Criterion, optimizer: Optimizer,
   scheduler: LRScheduler | null, epoch: number, options: TrainEpochOptions = {}): EpochResult {
-  const o = v.options(options, 'options', ['logEvery', 'reporter', 'startStep', 'lossSoFar', 'autocast', 'scaler', 'afterStep']);
+  const o = v.options(options, 'options', ['logEvery', 'reporter', 'startStep', 'lossSoFar', 'autocast', 'scaler', 'afterStep', 'onLog']);
   const logEvery = v.integer(o.logEvery ?? 100, 'logEvery', 1);
   const reporter = (o.reporter as Reporter | undefined) ?? new ConsoleReporter();
   const startStep = v.integer(o.startStep ?? 0, 'startStep', 0);
@@ -126,6 +128,7 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
         windowSum = null;
         if ((step + 1) % logEvery === 0) {
           reporter.line(`[Epoch ${epoch + 1}, Iteration ${step + 1}] loss: ${(total / windowSteps).toFixed(3)}`);
+          (o.onLog as TrainEpochOptions['onLog'])?.(step, total / windowSteps);
         }
         windowSteps = 0;
       }

@@ -5,10 +5,14 @@ import * as path from 'node:path';
 import { CIFAR10, DataLoader } from '../data';
 import { AlexNetModel } from '../models/alexnet';
 import { setCpuLinearKernel, setNumThreads, manualSeed } from '../runtime';
+import { loadSafetensors, saveSafetensors } from '../safetensors';
 import { disposeValue, load, save, Value } from '../serialize';
+import { SummaryWriter } from '../tensorboard';
 import { Tensor } from '../tensor';
-import { Checkpoint, CHECKPOINT_FORMAT, loadLatestCheckpoint, restoreRunCheckpoint, RunPosition, saveRunCheckpoint } from './checkpoint';
-import { RunConfig, resolveConfig } from './config';
+import {
+  Checkpoint, CHECKPOINT_FORMAT, loadLatestCheckpoint, restoreRunCheckpoint, RunPosition, saveModelWeights, saveRunCheckpoint,
+} from './checkpoint';
+import { RunConfig, resolveConfig, weightsFormat } from './config';
 import { Batch, BatchSource, evaluate, trainEpoch } from './loop';
 import { buildRecipe, crossEntropyLoss, loadData, Recipe } from './recipe';
 import { Reporter } from './reporter';
@@ -122,15 +126,21 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
   const c = resolveConfig(partial);
   applyCpuSettings(c);
   manualSeed(c.seed);
-  const recipe = await buildRecipe(c, (l) => reporter.line(l));
+  // First, so that a folder it cannot write is reported before the data loads.
+  const tb = c.tensorboard ? new SummaryWriter(c.tensorboard) : null;
   try {
-    return await trainRecipe(c, recipe, reporter, control);
+    const recipe = await buildRecipe(c, (l) => reporter.line(l));
+    try {
+      return await trainRecipe(c, recipe, reporter, control, tb);
+    } finally {
+      recipe.dispose();
+    }
   } finally {
-    recipe.dispose();
+    tb?.close();
   }
 }
 
-async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control: RunControl): Promise<RunResult> {
+async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control: RunControl, tb: SummaryWriter | null): Promise<RunResult> {
   const { model, trainLoader, testLoader, optimizer, scheduler, scaler, criterion } = r;
   let startEpoch = 0;
   let startStep = 0;
@@ -174,6 +184,14 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
         let save = false;
         result = trainEpoch(model, source, criterion, optimizer, scheduler, epoch, {
           logEvery: c.logEvery, reporter: bar.reporter, startStep: step, lossSoFar: sum, autocast: c.autocast, scaler,
+          // x: steps done in the run. lr and momentum as the optimizer holds them after the step (the next step's).
+          onLog: tb ? (s, loss) => {
+            const done = epoch * steps + s + 1;
+            const group = optimizer.paramGroups[0];
+            tb.addScalar('train/loss', loss, done);
+            tb.addScalar('train/lr', group.lr, done);
+            tb.addScalar('train/momentum', group.momentum, done);
+          } : undefined,
           afterStep: (s) => {
             if (control.shouldStop?.()) stopAt = s;
             else if (c.checkpointEvery !== null && s + 1 < steps && (epoch * steps + s + 1) % c.checkpointEvery === 0) save = true;
@@ -203,6 +221,12 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
       trainImagesPerSecond: trainImages / trainSeconds, evalImagesPerSecond: ev.total / ev.seconds, trainSeconds,
     };
     history.push(report);
+    if (tb) {
+      // "val": the reference evaluates on CIFAR-10's test split after each epoch.
+      tb.addScalar('val/loss', ev.loss, (epoch + 1) * steps);
+      tb.addScalar('val/accuracy', ev.accuracy, (epoch + 1) * steps);
+      tb.flush();
+    }
     reporter.line(`\nTest accuracy for AlexNet at epoch ${epoch + 1}: ${ev.accuracy.toFixed(2)}%`);
     reporter.line(`Epoch loss for AlexNet at epoch ${epoch + 1}: ${result.loss.toFixed(3)}`);
     reporter.line(`(${report.trainImagesPerSecond.toFixed(1)} img/s training, ${report.evalImagesPerSecond.toFixed(1)} img/s evaluation on ${trainLoader.device})`);
@@ -212,6 +236,7 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
     const stopping = control.shouldStop?.() === true && epoch + 1 < c.epochs;
     const dir = c.checkpointDir ?? (stopping ? path.resolve('checkpoints') : null);
     checkpointFile = (await checkpoint({ epoch: epoch + 1, step: 0, loaderState: trainLoader.state(), lossSum: 0 }, dir)) ?? checkpointFile;
+    if (dir && weightsFormat(c) === 'safetensors') await saveModelWeights(dir, model, epoch + 1);
     if (stopping) {
       reporter.line(`Stopped at the end of epoch ${epoch + 1}: saved ${checkpointFile}`);
       return { epochs: history, stopped: true, checkpointFile };
@@ -220,7 +245,8 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
   if (c.checkpoint) {
     const weights = model.stateDict();
     try {
-      await save(weights, c.checkpoint);
+      if (weightsFormat(c) === 'safetensors') await saveSafetensors(weights, c.checkpoint, { metadata: { format: 'pt' } });
+      else await save(weights, c.checkpoint);
     } finally {
       for (const t of Object.values(weights)) t.dispose();
     }
@@ -261,11 +287,20 @@ export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): 
     data.train.dispose();
     test = data.test;
     model = new AlexNetModel();
-    const loaded = await load(c.checkpoint);
-    try {
-      model.loadStateDict(weightsIn(loaded, c.checkpoint));
-    } finally {
-      disposeValue(loaded);
+    if (weightsFormat(c) === 'safetensors') {
+      const { tensors } = await loadSafetensors(c.checkpoint);
+      try {
+        model.loadStateDict(tensors);
+      } finally {
+        for (const t of Object.values(tensors)) t.dispose();
+      }
+    } else {
+      const loaded = await load(c.checkpoint);
+      try {
+        model.loadStateDict(weightsIn(loaded, c.checkpoint));
+      } finally {
+        disposeValue(loaded);
+      }
     }
     model.to(c.device);
     const loader = new DataLoader(test, { batchSize: c.testBatchSize, device: c.device });

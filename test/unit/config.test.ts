@@ -2,6 +2,7 @@
 // API get the same rules (see system/cli for the flags' messages).
 import test from 'ava';
 import { defaultConfig, resolveConfig } from '../../src/train';
+import { weightsFormat } from '../../src/train/config';
 
 test('defaults resolve; every field is checked by name', (t) => {
   t.deepEqual(resolveConfig({}), defaultConfig);
@@ -15,4 +16,15 @@ test('defaults resolve; every field is checked by name', (t) => {
 
 test('a label names the fields as the caller knows them', (t) => {
   t.throws(() => resolveConfig({ resume: true }, (k) => `--${k}`), { message: '--resume needs --checkpointDir' });
+});
+
+test('format: pt or safetensors, agreeing with the checkpoint\'s name; by default taken from it', (t) => {
+  t.is(weightsFormat(resolveConfig({})), 'pt');
+  t.is(weightsFormat(resolveConfig({ checkpoint: 'w.safetensors' })), 'safetensors');
+  t.is(weightsFormat(resolveConfig({ checkpoint: 'w.pt' })), 'pt');
+  t.is(weightsFormat(resolveConfig({ format: 'safetensors', checkpointDir: 'ckpt' })), 'safetensors');
+  t.throws(() => resolveConfig({ format: 'onnx' as never }), { message: 'Expected one of \'pt\', \'safetensors\' for format but received \'onnx\' of type string' });
+  t.throws(() => resolveConfig({ format: 'safetensors', checkpoint: 'w.pt' }), { message: 'checkpoint must end in .safetensors with format safetensors' });
+  t.throws(() => resolveConfig({ format: 'pt', checkpoint: 'w.safetensors' }), { message: 'checkpoint ends in .safetensors, which format pt does not write' });
+  t.throws(() => resolveConfig({ tensorboard: 3 as never }), { message: 'Expected non-empty string for tensorboard but received 3 of type number' });
 });
