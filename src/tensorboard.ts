@@ -127,13 +127,19 @@ function summaryEvent(wallTime: number, step: number, value: Proto): Buffer {
 
 /** A histogram as TensorBoard's HistogramProto holds it. */
 export interface Histogram {
+  /** The smallest value. */
   min: number;
+  /** The largest value. */
   max: number;
+  /** How many values. */
   num: number;
+  /** Their sum. */
   sum: number;
+  /** The sum of their squares. */
   sumSquares: number;
   /** Each bucket's right edge; the bucket holds values from the previous edge (inclusive) up to this one. */
   bucketLimit: number[];
+  /** How many values each bucket holds. */
   bucket: number[];
 }
 

@@ -26,7 +26,7 @@ export abstract class OpLayer extends Module {
     return runStep(this.step(), asTensor(x, 'input'));
   }
 
-  /** [step()]: the one op, for forwardAsync. */
+  /** `step()`: the one op, for forwardAsync. */
   forwardPlan(): ForwardPlan {
     return [this.step()];
   }
@@ -391,7 +391,7 @@ export class BatchNorm2d extends OpLayer {
   }
 
   /**
-   * [step()]: forwardAsync refuses training mode with running statistics (the
+   * `step()`: forwardAsync refuses training mode with running statistics (the
    * worker would update them), so num_batches_tracked, which only that mode
    * counts, has nothing to count there.
    */
