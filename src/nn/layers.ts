@@ -405,8 +405,15 @@ export class BatchNorm2d extends OpLayer {
   }
 }
 
-/** Applies its child modules in order, as `torch.nn.Sequential`. */
+/**
+ * Applies its child modules in order, as `torch.nn.Sequential`. Children are numbered fields:
+ * `seq[6]` reads one, and `seq[6] = new Linear(4096, 10)` replaces it, as in Python (dispose the
+ * old one if nothing else holds it).
+ */
 export class Sequential extends Module {
+  /** The child at this index (fields "0", "1", ...). */
+  [index: number]: Module;
+
   /**
    * Children are stored as fields "0", "1", ..., so state-dict keys are `0.weight` and so on, as in Python.
    * Throws a TypeError for anything that is not a Module.

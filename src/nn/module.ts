@@ -59,8 +59,11 @@ function declaresPlan(m: Module): boolean {
   return forward === plan || forward === null || !Object.prototype.isPrototypeOf.call(plan, forward);
 }
 
-/** m's forward plan, or null when it has none. */
-function planOf(m: Module): ForwardPlan | null {
+/**
+ * m's forward plan, or null when it has none (or a subclass's forward() makes an inherited plan
+ * stale): what a model whose forward() is not a plain chain of its children builds its plan from.
+ */
+export function planOf(m: Module): ForwardPlan | null {
   return declaresPlan(m) ? m.forwardPlan() : null;
 }
 
@@ -237,6 +240,17 @@ export abstract class Module {
    */
   namedBuffers(): [string, Tensor][] {
     return this.allTensors().filter((e) => e[2] === 'buffer').map(([k, t]) => [k, t]);
+  }
+
+  /**
+   * Sets requiresGrad on every parameter of this module and its descendants, as `requires_grad_()`:
+   * `false` freezes them for fine-tuning (backward leaves their grad null, so optimizers, which skip
+   * parameters without a gradient as PyTorch's do, leave them unchanged). Returns this module.
+   */
+  requiresGrad_(requiresGrad = true): this {
+    const flag = v.boolean(requiresGrad, 'requiresGrad');
+    for (const p of this.parameters()) p.requiresGrad = flag;
+    return this;
   }
 
   /** Sets training mode on this module and every descendant, as `train(mode)`. Returns this module. */
