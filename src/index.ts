@@ -25,6 +25,8 @@ export type { AutocastDtype, GradScalerOptions, GradScalerState } from './amp';
 export { save, load, disposeValue } from './serialize';
 export type { Value as SaveValue } from './serialize';
 export { AlexNetModel } from './models/alexnet';
+export { PaperAlexNet, TorchvisionAlexNet } from './models/torchvision_alexnet';
+export type { AlexNetOptions } from './models/torchvision_alexnet';
 export { cacheDir } from './paths';
 export { loadSafetensors, saveSafetensors, safetensorsDtypes } from './safetensors';
 export type { LoadSafetensorsOptions, SafetensorsContents, SaveSafetensorsOptions } from './safetensors';
