@@ -118,8 +118,10 @@ test('PaperAlexNet maps 224x224 to logits through 55, 27, 13 and 6 pixel maps; f
   t.true(closeness(tvAsync, tvSync, { rtol: 0, atol: 0 }).ok);
   // AdaptiveAvgPool2d takes other sizes to 6x6 too.
   const small = randn([1, 3, 100, 100]);
-  t.deepEqual((await tv.forwardAsync(small)).shape, [1, 1000]);
+  const smallOut = await tv.forwardAsync(small);
+  t.deepEqual(smallOut.shape, [1, 1000]);
   for (const m of [net, tv]) m.dispose();
+  for (const y of [x, sync, async, tvSync, tvAsync, small, smallOut]) y.dispose();
 });
 
 test('PaperAlexNet\'s normalisation is the paper\'s formula: a / (2 + 1e-4 * sum of a^2 over 5 channels)^0.75', (t) => {
@@ -247,8 +249,11 @@ test('requiresGrad_(true) unfreezes; a head without a forward plan runs in forwa
     }
     net.classifier[6] = new Scale();
     const x = randn([1, 3, 64, 64]);
-    t.deepEqual(logitsOf(net, x).shape, [1, 4096]);
+    const y = logitsOf(net, x);
+    t.deepEqual(y.shape, [1, 4096]);
     await t.throwsAsync(net.forwardAsync(x), { message: /classifier\.6 \(Scale\) has a forward\(\) of its own/ });
+    x.dispose();
+    y.dispose();
   } finally {
     net.dispose();
   }
