@@ -11,7 +11,7 @@ export { CIFAR10_MEAN, CIFAR10_STD, DataLoader } from './dataloader';
 export type { AugmentOptions, Batch, DataLoaderOptions } from './dataloader';
 export { downloadCIFAR10, safeExtract } from './download';
 export type { DownloadOptions } from './download';
-export { ARCHIVE_NAME, BASE_FOLDER, DEFAULT_MD5, DEFAULT_URL, IMAGE_BYTES, RECORD_BYTES } from './layout';
+export { ARCHIVE_NAME, BASE_FOLDER, CIFAR10_CLASSES, DEFAULT_MD5, DEFAULT_URL, IMAGE_BYTES, RECORD_BYTES } from './layout';
 export { Generator } from './random';
 export { checkImage, Compose, Normalize, RandomCrop, RandomHorizontalFlip, ToTensor } from './transforms';
 export type { Image, RandomCropOptions, RandomFlipOptions, Transform, TransformLike } from './transforms';

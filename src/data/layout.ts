@@ -18,6 +18,10 @@ export const IMAGE_BYTES = 3 * 32 * 32;
 /** Bytes per record in a binary batch: the label byte and the image. */
 export const RECORD_BYTES = 1 + IMAGE_BYTES;
 export const NUM_CLASSES = 10;
+/** CIFAR-10's class names by label, as batches.meta.txt lists them. */
+export const CIFAR10_CLASSES: readonly string[] = Object.freeze([
+  'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck',
+]);
 
 /** The official archive's file name. */
 export const ARCHIVE_NAME = 'cifar-10-binary.tar.gz';

@@ -8,9 +8,10 @@ import * as path from 'node:path';
 import { GradScalerState } from '../amp';
 import { addon } from '../native';
 import { Module } from '../nn/module';
-import { saveSafetensors } from '../safetensors';
+import { loadSafetensors, saveSafetensors } from '../safetensors';
 import { disposeValue, load, save, Value } from '../serialize';
 import { Tensor } from '../tensor';
+import type { WeightsFormat } from './config';
 import { Recipe } from './recipe';
 
 /** The `format` tag of a training checkpoint; files without it are not resumed from. */
@@ -103,6 +104,63 @@ export async function loadLatestCheckpoint(dir: string, warn: (msg: string) => v
     }
   }
   return null;
+}
+
+/** The state dict in a loaded weights file: a plain state dict, or a training checkpoint's model. */
+function weightsIn(loaded: Value, file: string): Record<string, Tensor> {
+  const isDict = (x: unknown): x is Record<string, Value> =>
+    x !== null && typeof x === 'object' && !Array.isArray(x) && !(x instanceof Tensor);
+  const weights = isDict(loaded) && loaded.format === CHECKPOINT_FORMAT && 'model' in loaded ? loaded.model : loaded;
+  if (!isDict(weights)) {
+    const what = weights instanceof Tensor ? 'a single tensor' : Array.isArray(weights) ? 'a list' : `a ${weights === null ? 'null' : typeof weights}`;
+    throw new Error(
+      `Checkpoint ${file} holds ${what}, not a state dict: expected a dict of tensors (as \`torchbridge train --checkpoint\` ` +
+        'and torch.save(model.state_dict()) write) or a training checkpoint from --checkpoint-dir',
+    );
+  }
+  return weights as Record<string, Tensor>;
+}
+
+/** "16 tensors (conv1.0.weight [64, 3, 4, 4] ... fc3.bias [10])": a model's state dict, in brief. */
+function stateDictSummary(model: Module): string {
+  const sd = model.stateDict();
+  try {
+    const entries = Object.entries(sd).map(([k, t]) => `${k} [${t.shape.join(', ')}]`);
+    const shown = entries.length <= 2 ? entries.join(', ') : `${entries[0]} ... ${entries[entries.length - 1]}`;
+    return `${entries.length} tensors (${shown})`;
+  } finally {
+    for (const t of Object.values(sd)) t.dispose();
+  }
+}
+
+/**
+ * Loads a weights file into `model`: a plain state dict (what `torchbridge train
+ * --checkpoint`, save(model.stateDict()) and Python's torch.save(model.state_dict())
+ * write), a training checkpoint from --checkpoint-dir, or, with format 'safetensors'
+ * (by default when the name ends in .safetensors), a safetensors file. Every error
+ * names the file and says what was expected; on error the model is unchanged.
+ */
+export async function loadWeights(model: Module, file: string,
+  format: WeightsFormat = file.endsWith('.safetensors') ? 'safetensors' : 'pt'): Promise<void> {
+  let loaded: Value;
+  try {
+    loaded = format === 'safetensors' ? (await loadSafetensors(file)).tensors : await load(file);
+  } catch (e) {
+    throw new Error(`Cannot load checkpoint ${file}: ${(e as Error).message}`);
+  }
+  try {
+    const weights = format === 'safetensors' ? (loaded as Record<string, Tensor>) : weightsIn(loaded, file);
+    try {
+      model.loadStateDict(weights);
+    } catch (e) {
+      throw new Error(
+        `Checkpoint ${file} does not hold ${model.constructor.name} weights: expected its ${stateDictSummary(model)}, ` +
+          `as \`torchbridge train\` saves them. ${(e as Error).message}`,
+      );
+    }
+  } finally {
+    disposeValue(loaded);
+  }
 }
 
 /** Where a run stands, besides the recipe's own states. */

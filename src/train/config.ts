@@ -38,6 +38,8 @@ export interface RunConfig {
   testLimit: number | null;
   /** Where to write the final weights (a state dict Python's torch.load reads). */
   checkpoint: string | null;
+  /** runTest only: write each test image's predicted class here, one JSON object per line. */
+  predictions: string | null;
   /** Save a resumable checkpoint after every epoch (and on stop) here. */
   checkpointDir: string | null;
   /**
@@ -106,6 +108,7 @@ export const defaultConfig: RunConfig = {
   trainLimit: null,
   testLimit: null,
   checkpoint: null,
+  predictions: null,
   checkpointDir: null,
   checkpointEvery: null,
   resume: false,
@@ -144,6 +147,7 @@ export function resolveConfig(partial: Partial<RunConfig>, label: (key: keyof Ru
   if (c.trainLimit !== null) v.integer(c.trainLimit, L('trainLimit'), 1);
   if (c.testLimit !== null) v.integer(c.testLimit, L('testLimit'), 1);
   if (c.checkpoint !== null) v.string(c.checkpoint, L('checkpoint'));
+  if (c.predictions !== null) v.string(c.predictions, L('predictions'));
   if (c.checkpointDir !== null) v.string(c.checkpointDir, L('checkpointDir'));
   if (c.checkpointEvery !== null) v.integer(c.checkpointEvery, L('checkpointEvery'), 1);
   if (c.checkpointEvery !== null && c.checkpointDir === null) throw new TypeError(`${L('checkpointEvery')} needs ${L('checkpointDir')}`);

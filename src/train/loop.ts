@@ -164,6 +164,8 @@ export interface EvalResult {
   total: number;
   /** Wall-clock time, in seconds. */
   seconds: number;
+  /** With the predictions option: each image's predicted class (the argmax of its logits), in the loader's order. */
+  predictions?: number[];
 }
 
 /**
@@ -172,14 +174,15 @@ export interface EvalResult {
  * console by default) and autocast.
  */
 export function evaluate(model: Module, loader: BatchSource, criterion: Criterion,
-  options: { reporter?: Reporter; autocast?: AutocastDtype | null } = {}): EvalResult {
+  options: { reporter?: Reporter; autocast?: AutocastDtype | null; predictions?: boolean } = {}): EvalResult {
   const reporter = options.reporter ?? new ConsoleReporter();
   const amp = options.autocast ?? null;
   model.eval();
   const t0 = Date.now();
   let total = 0;
-  // Sums stay on the device; read once at the end.
+  // Sums and predicted classes stay on the device; read once at the end.
   const sums = zeros([2], { dtype: 'float64' });
+  const predicted: Tensor[] | null = options.predictions ? [] : null;
   let device = 'cpu';
   reporter.barStart(loader.length, '');
   try {
@@ -192,22 +195,28 @@ export function evaluate(model: Module, loader: BatchSource, criterion: Criterio
           moved.dispose();
         }
         total += targets.shape[0];
-        tidy(() => {
+        const indices = tidy(() => {
           const out = amp ? autocast(inputs.device, amp, () => model.forward(inputs)) : model.forward(inputs);
           const loss = criterion(out, targets).to('float64').reshape([1]);
           // outputs.max(1), as the reference does.
-          const correct = out.max(1).indices.eq(targets).sum().to('float64').reshape([1]);
+          const { indices } = out.max(1);
+          const correct = indices.eq(targets).sum().to('float64').reshape([1]);
           sums.copy_(sums.add(cat([loss, correct])));
+          return predicted ? indices : null;
         });
+        if (indices) predicted?.push(indices);
         inputs.dispose();
         targets.dispose();
         reporter.barUpdate(1);
       }
     });
     const [lossSum, correct] = sums.toArray();
-    return { accuracy: total ? (100 * correct) / total : 0, loss: lossSum / loader.length, correct, total, seconds: (Date.now() - t0) / 1000 };
+    const result: EvalResult = { accuracy: total ? (100 * correct) / total : 0, loss: lossSum / loader.length, correct, total, seconds: (Date.now() - t0) / 1000 };
+    if (predicted) result.predictions = predicted.length ? tidy(() => cat(predicted).toArray()) : [];
+    return result;
   } finally {
     sums.dispose();
+    for (const t of predicted ?? []) t.dispose();
     reporter.barEnd();
   }
 }

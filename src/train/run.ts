@@ -1,16 +1,16 @@
 // The run loop of the reference recipe: epochs of training and testing, with
 // checkpoints (every epoch, every N steps, and on stop) and resume. Used by the
 // CLI (inside Trainer's worker thread) and by the benchmark.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CIFAR10, DataLoader } from '../data';
 import { AlexNetModel } from '../models/alexnet';
 import { setCpuLinearKernel, setNumThreads, manualSeed } from '../runtime';
-import { loadSafetensors, saveSafetensors } from '../safetensors';
-import { disposeValue, load, save, Value } from '../serialize';
+import { saveSafetensors } from '../safetensors';
+import { save, Value } from '../serialize';
 import { SummaryWriter } from '../tensorboard';
-import { Tensor } from '../tensor';
 import {
-  Checkpoint, CHECKPOINT_FORMAT, loadLatestCheckpoint, restoreRunCheckpoint, RunPosition, saveModelWeights, saveRunCheckpoint,
+  loadLatestCheckpoint, loadWeights, restoreRunCheckpoint, RunPosition, saveModelWeights, saveRunCheckpoint,
 } from './checkpoint';
 import { RunConfig, resolveConfig, weightsFormat } from './config';
 import { Batch, BatchSource, evaluate, trainEpoch } from './loop';
@@ -255,21 +255,28 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
   return { epochs: history, stopped: false, checkpointFile };
 }
 
-/** The state dict in a weights file: a plain state dict, or a training checkpoint's model. */
-function weightsIn(loaded: Value, file: string): Record<string, Tensor> {
-  const isCheckpoint = loaded !== null && typeof loaded === 'object' && !Array.isArray(loaded) && !(loaded instanceof Tensor) &&
-    (loaded as { format?: unknown }).format === CHECKPOINT_FORMAT && 'model' in loaded;
-  const weights = isCheckpoint ? (loaded as unknown as Checkpoint).model : loaded;
-  if (!weights || typeof weights !== 'object' || Array.isArray(weights) || weights instanceof Tensor) {
-    throw new Error(`${file} does not hold a state dict`);
+/**
+ * One JSON line per test image, in dataset order: {"index", "prediction", "label", "target"}
+ * (label: the predicted class's name; target: the true class). Written to a
+ * temporary file and renamed, so a reader never sees half a file.
+ */
+async function writePredictions(file: string, test: CIFAR10, predictions: number[]): Promise<void> {
+  const lines = predictions.map((p, i) => JSON.stringify({ index: i, prediction: p, label: test.classes[p], target: test.labels[i] }));
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    await fs.promises.writeFile(tmp, lines.map((l) => `${l}\n`).join(''));
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true });
+    throw e;
   }
-  return weights as Record<string, Tensor>;
 }
 
 /**
- * Evaluates saved weights (a state dict file, ours or Python's, or a training checkpoint) named by
+ * Evaluates saved weights (a state dict file, ours or Python's, a training checkpoint, or a safetensors file) named by
  * `checkpoint` on the test split. Throws a TypeError without `checkpoint`; rejects when the file
- * holds no state dict or one that does not fit AlexNetModel.
+ * holds no state dict or one that does not fit AlexNetModel. With `predictions`, also writes each
+ * image's predicted class there.
  */
 export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): Promise<{
   /** Test accuracy, in percent. */
@@ -287,25 +294,15 @@ export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): 
     data.train.dispose();
     test = data.test;
     model = new AlexNetModel();
-    if (weightsFormat(c) === 'safetensors') {
-      const { tensors } = await loadSafetensors(c.checkpoint);
-      try {
-        model.loadStateDict(tensors);
-      } finally {
-        for (const t of Object.values(tensors)) t.dispose();
-      }
-    } else {
-      const loaded = await load(c.checkpoint);
-      try {
-        model.loadStateDict(weightsIn(loaded, c.checkpoint));
-      } finally {
-        disposeValue(loaded);
-      }
-    }
+    await loadWeights(model, c.checkpoint, weightsFormat(c));
     model.to(c.device);
     const loader = new DataLoader(test, { batchSize: c.testBatchSize, device: c.device });
-    const ev = evaluate(model, loader, crossEntropyLoss, { reporter });
+    const ev = evaluate(model, loader, crossEntropyLoss, { reporter, predictions: c.predictions !== null });
     reporter.line(`Test accuracy for AlexNet: ${ev.accuracy.toFixed(2)}% (${ev.correct}/${ev.total}), loss ${ev.loss.toFixed(3)}`);
+    if (c.predictions !== null) {
+      await writePredictions(c.predictions, test, ev.predictions ?? []);
+      reporter.line(`Wrote ${ev.total} predictions to ${c.predictions}`);
+    }
     return { accuracy: ev.accuracy, loss: ev.loss };
   } finally {
     model?.dispose();
