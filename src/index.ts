@@ -27,6 +27,8 @@ export type { Value as SaveValue } from './serialize';
 export { AlexNetModel } from './models/alexnet';
 export { PaperAlexNet, TorchvisionAlexNet } from './models/torchvision_alexnet';
 export type { AlexNetOptions } from './models/torchvision_alexnet';
+export { Classifier, ImageError } from './classifier';
+export type { ClassifierOptions, ImageInput, Prediction, PredictBatchOptions, PredictOptions } from './classifier';
 export { cacheDir } from './paths';
 export { loadSafetensors, saveSafetensors, safetensorsDtypes } from './safetensors';
 export type { LoadSafetensorsOptions, SafetensorsContents, SaveSafetensorsOptions } from './safetensors';
