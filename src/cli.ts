@@ -1,29 +1,38 @@
 #!/usr/bin/env node
-// torchbridge CLI: `train` runs the reference recipe, `test` evaluates saved weights.
+// torchbridge CLI: `train` runs the reference recipe, `test` evaluates saved weights,
+// `predict` labels image files with them.
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { Classifier, ImageError, Prediction } from './classifier';
+import { CIFAR10_CLASSES } from './data/layout';
+import { parseDevice } from './device';
 import { ConsoleReporter, defaultConfig, resolveConfig, RunConfig, runTest, Trainer } from './train';
-import { ArgumentError } from './validate';
+import { ArgumentError, integer } from './validate';
+
+const PREDICT_BATCH = 64;
 
 const HELP = `Usage: torchbridge <command> [options]
 
 Commands:
   train                   Train AlexNet on CIFAR-10 with the reference recipe
   test                    Evaluate saved weights on the CIFAR-10 test split
+  predict <image...>      Label PNG, JPEG or WebP images with saved weights (scaled to 32x32)
 
 Options:
   --data <dir>            Folder holding cifar-10-batches-bin/ (default: ${defaultConfig.data});
                           downloaded there when missing
   --no-download           Fail instead of downloading missing data
   --epochs <n>            Epochs to train (default: ${defaultConfig.epochs})
-  --batch-size <n>        Training batch size (default: ${defaultConfig.batchSize}); for test, the test batch (default: ${defaultConfig.testBatchSize})
+  --batch-size <n>        Training batch size (default: ${defaultConfig.batchSize}); for test, the test batch (default: ${defaultConfig.testBatchSize});
+                          for predict, images per forward pass (default: ${PREDICT_BATCH})
   --device <d>            cpu, cuda, cuda:1, npu, npu:0 (default: ${defaultConfig.device})
   --seed <n>              Seed for weights, dropout, shuffling and augmentation (default: ${defaultConfig.seed})
   --lr <x>                OneCycleLR max_lr (default: ${defaultConfig.lr})
   --schedule-epochs <n>   OneCycleLR length in epochs (default: the run's own --epochs;
                           150 reproduces the reference exactly)
   --checkpoint <file>     train: save the trained weights here (PyTorch format, or see --format);
-                          test: the weights to evaluate
+                          test, predict: the weights to use (that file, a --checkpoint-dir checkpoint,
+                          or a .safetensors file)
   --checkpoint-dir <dir>  Save a resumable checkpoint after every epoch (keeps the last two)
   --checkpoint-every <n>  Also save one every n training steps, mid-epoch too (needs --checkpoint-dir)
   --resume                Continue from the newest checkpoint in --checkpoint-dir
@@ -41,13 +50,21 @@ Options:
   --format <f>            Weights files: pt (PyTorch) or safetensors (default: --checkpoint's extension,
                           .safetensors or else pt). With safetensors and --checkpoint-dir, each epoch
                           also writes model-<epoch>.safetensors beside its .pt checkpoint
+  --predictions <file>    test: also write each image's predicted class, one JSON object per line
+                          ({"index","prediction","label","target"})
+  --topk <n>              predict: classes to show per image, best first (default: 5, at most 10)
+  --json                  predict: one JSON object per image and line:
+                          {"file","predictions":[{"label","index","probability"}]}
   -h, --help              Show this help
 
 Ctrl-C during training saves a checkpoint of the last finished step and exits.
+predict prints every image it can read, in order; an image that cannot be read or decoded
+is reported on stderr (naming the file), the others still print, and the exit code is 1.
 
 Examples:
   torchbridge train --data ../shared/datasets/cifar10-dev --epochs 5 --checkpoint alexnet.pt
-  torchbridge test --data ../shared/datasets/cifar10-dev --checkpoint alexnet.pt`;
+  torchbridge test --data ../shared/datasets/cifar10-dev --checkpoint alexnet.pt
+  torchbridge predict cat.png dog.jpg --checkpoint alexnet.pt --topk 3`;
 
 const options = {
   data: { type: 'string' },
@@ -72,8 +89,16 @@ const options = {
   fp16: { type: 'boolean' },
   tensorboard: { type: 'string' },
   format: { type: 'string' },
+  predictions: { type: 'string' },
+  topk: { type: 'string' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+type Flag = keyof typeof options;
+// Flags that belong to one command only; the rest are train's and test's.
+const predictFlags: Flag[] = ['checkpoint', 'topk', 'json', 'device', 'batch-size', 'help'];
+const onlyFor: Partial<Record<Flag, string>> = { topk: 'predict', json: 'predict', predictions: 'test' };
 
 class UsageError extends Error {}
 
@@ -81,7 +106,7 @@ class UsageError extends Error {}
 // values is resolveConfig's, and its errors are reported with the flag's name.
 const flagOf: Partial<Record<keyof RunConfig, string>> = {
   data: 'data', download: 'no-download', epochs: 'epochs', batchSize: 'batch-size', testBatchSize: 'batch-size', device: 'device',
-  seed: 'seed', lr: 'lr', scheduleEpochs: 'schedule-epochs', checkpoint: 'checkpoint', checkpointDir: 'checkpoint-dir',
+  seed: 'seed', lr: 'lr', scheduleEpochs: 'schedule-epochs', checkpoint: 'checkpoint', predictions: 'predictions', checkpointDir: 'checkpoint-dir',
   checkpointEvery: 'checkpoint-every', logEvery: 'log-every', resume: 'resume', trainLimit: 'limit-train', testLimit: 'limit-test',
   threads: 'threads', cpuLinear: 'cpu-linear', channelsLast: 'channels-last', autocast: 'bf16',
   tensorboard: 'tensorboard', format: 'format',
@@ -94,7 +119,18 @@ function toNumber(text: string): number | string {
   return text.trim() !== '' && Number.isFinite(n) ? n : text;
 }
 
-export function parse(argv: string[]): { command: string | null; config: RunConfig | null; help: boolean } {
+/** What `predict` was asked to do. */
+export interface PredictArgs {
+  images: string[];
+  checkpoint: string;
+  topk: number;
+  json: boolean;
+  device: string;
+  batchSize: number;
+}
+
+/** The command line as a command and its settings: a RunConfig for train and test, PredictArgs for predict. */
+export function parse(argv: string[]): { command: string | null; config: RunConfig | null; predict: PredictArgs | null; help: boolean } {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -102,11 +138,14 @@ export function parse(argv: string[]): { command: string | null; config: RunConf
     throw new UsageError((e as Error).message);
   }
   const { values: o, positionals } = parsed;
-  if (o.help) return { command: positionals[0] ?? null, config: null, help: true };
-  if (positionals.length !== 1 || !['train', 'test'].includes(positionals[0])) {
-    throw new UsageError(positionals.length ? `Unknown command '${positionals.join(' ')}': expected train or test` : 'Missing command: train or test');
-  }
+  if (o.help) return { command: positionals[0] ?? null, config: null, predict: null, help: true };
   const command = positionals[0];
+  if (command === 'predict') return { command, config: null, predict: parsePredict(o, positionals.slice(1)), help: false };
+  if (positionals.length !== 1 || !['train', 'test'].includes(command)) {
+    throw new UsageError(positionals.length ? `Unknown command '${positionals.join(' ')}': expected train, test or predict` : 'Missing command: train, test or predict');
+  }
+  const misplaced = (Object.keys(o) as Flag[]).find((k) => onlyFor[k] !== undefined && onlyFor[k] !== command);
+  if (misplaced) throw new UsageError(`--${misplaced} applies only to ${onlyFor[misplaced]}`);
   if (o.bf16 && o.fp16) throw new UsageError('--bf16 and --fp16 exclude each other; pick one');
   if (command === 'test' && o.checkpoint === undefined) throw new UsageError('test needs --checkpoint <file>');
   const given: Partial<Record<keyof RunConfig, unknown>> = {
@@ -116,6 +155,7 @@ export function parse(argv: string[]): { command: string | null; config: RunConf
     [command === 'test' ? 'testBatchSize' : 'batchSize']: o['batch-size'],
     device: o.device, seed: o.seed, lr: o.lr, scheduleEpochs: o['schedule-epochs'],
     checkpoint: o.checkpoint === undefined ? undefined : path.resolve(o.checkpoint),
+    predictions: o.predictions === undefined ? undefined : path.resolve(o.predictions),
     checkpointDir: o['checkpoint-dir'] === undefined ? undefined : path.resolve(o['checkpoint-dir']),
     checkpointEvery: o['checkpoint-every'], logEvery: o['log-every'], resume: o.resume,
     trainLimit: o['limit-train'], testLimit: o['limit-test'], threads: o.threads, cpuLinear: o['cpu-linear'],
@@ -133,7 +173,7 @@ export function parse(argv: string[]): { command: string | null; config: RunConf
   }
   const flag = (k: keyof RunConfig) => `--${flagOf[k] ?? k}`;
   try {
-    return { command, config: resolveConfig(config as Partial<RunConfig>, flag), help: false };
+    return { command, config: resolveConfig(config as Partial<RunConfig>, flag), predict: null, help: false };
   } catch (e) {
     if (!(e instanceof TypeError)) throw e;
     // Show a flag's value as typed: --epochs 'x', not NaN.
@@ -143,6 +183,66 @@ export function parse(argv: string[]): { command: string | null; config: RunConf
     }
     throw new UsageError(e.message);
   }
+}
+
+type PredictValues = Partial<Record<Flag, string | boolean>>;
+
+/** predict's flags, checked here so that a bad value stops it before the weights load. */
+function parsePredict(o: PredictValues, images: string[]): PredictArgs {
+  const other = (Object.keys(o) as Flag[]).find((k) => !predictFlags.includes(k));
+  if (other) throw new UsageError(`--${other} does not apply to predict; it takes --checkpoint, --topk, --json, --device and --batch-size`);
+  if (images.length === 0) throw new UsageError('predict needs at least one image file');
+  if (o.checkpoint === undefined) throw new UsageError('predict needs --checkpoint <file>');
+  // The library's checks, reported with the flag's name and the value as typed.
+  const check = <T>(flag: string, raw: string | undefined, fn: (x: unknown) => T): T => {
+    try {
+      return fn(raw === undefined ? undefined : toNumber(raw));
+    } catch (e) {
+      if (e instanceof ArgumentError) throw new UsageError(`Expected ${e.expected} for ${flag} but received '${raw}'`);
+      throw e;
+    }
+  };
+  const device = o.device === undefined ? 'cpu' : (o.device as string);
+  check('--device', device, () => parseDevice(device, '--device'));
+  return {
+    images,
+    checkpoint: path.resolve(o.checkpoint as string),
+    topk: check('--topk', o.topk as string | undefined, (x) => (x === undefined ? 5 : integer(x, '--topk', 1, CIFAR10_CLASSES.length))),
+    json: o.json === true,
+    device,
+    batchSize: check('--batch-size', o['batch-size'] as string | undefined, (x) => (x === undefined ? PREDICT_BATCH : integer(x, '--batch-size', 1))),
+  };
+}
+
+/** `label  probability%` lines under the file name, or one JSON line per image. */
+function formatPredictions(file: string, predictions: Prediction[], json: boolean): string {
+  if (json) return `${JSON.stringify({ file, predictions })}\n`;
+  const width = Math.max(...CIFAR10_CLASSES.map((c) => c.length));
+  return `${file}\n${predictions.map((p) => `  ${p.label.padEnd(width)}  ${(100 * p.probability).toFixed(2).padStart(6)}%\n`).join('')}`;
+}
+
+/** Labels every image it can; bad images are reported on stderr and make the exit code 1. */
+async function runPredict(a: PredictArgs): Promise<number> {
+  const clf = await Classifier.load(a.checkpoint, { device: a.device });
+  let failed = 0;
+  try {
+    for (let start = 0; start < a.images.length; start += a.batchSize) {
+      const files = a.images.slice(start, start + a.batchSize);
+      const results = await clf.predictSettled(files, { topk: a.topk, batchSize: a.batchSize });
+      results.forEach((r, i) => {
+        if (r instanceof ImageError) {
+          failed += 1;
+          process.stderr.write(`torchbridge: ${r.message}\n`);
+        } else {
+          process.stdout.write(formatPredictions(files[i], r, a.json));
+        }
+      });
+    }
+  } finally {
+    clf.dispose();
+  }
+  if (failed) process.stderr.write(`torchbridge: ${failed} of ${a.images.length} images could not be labelled\n`);
+  return failed ? 1 : 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -160,6 +260,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const reporter = new ConsoleReporter();
   try {
+    if (args.command === 'predict') return await runPredict(args.predict as PredictArgs);
     if (args.command === 'test') {
       await runTest(args.config as RunConfig, reporter);
       return 0;
