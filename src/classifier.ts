@@ -228,7 +228,7 @@ export class Classifier {
     return this.run(images, topk, batchSize, false, true);
   }
 
-  /** Frees the model's weights; later calls to predict throw. Idempotent; waits for running calls. */
+  /** Frees the model's weights; later calls throw. Calls already running finish first. Idempotent. */
   dispose(): void {
     const model = this.model;
     this.model = null;
@@ -259,7 +259,8 @@ export class Classifier {
 
   /** Decodes and classifies batch by batch; bad images throw (failFast) or stand as ImageErrors. */
   private async run(images: ImageInput[], topk: number, batchSize: number, failFast: boolean, named: boolean): Promise<(Prediction[] | ImageError)[]> {
-    this.alive();
+    // The model as the call starts: a dispose() meanwhile frees it only when the call ends.
+    const model = this.alive();
     this.running += 1;
     try {
       const out: (Prediction[] | ImageError)[] = [];
@@ -271,7 +272,7 @@ export class Classifier {
           if (d.status === 'fulfilled') good.push(d.value);
           else if (!(d.reason instanceof ImageError) || failFast) throw d.reason;
         }
-        const ranked = good.length ? await this.classify(good, topk) : [];
+        const ranked = good.length ? await this.classify(model, good, topk) : [];
         let next = 0;
         for (const d of decoded) out.push(d.status === 'fulfilled' ? ranked[next++] : (d.reason as ImageError));
       }
@@ -286,7 +287,7 @@ export class Classifier {
   }
 
   /** The ranked classes of decoded 32x32 HWC RGB images. */
-  private async classify(images: Uint8Array[], topk: number): Promise<Prediction[][]> {
+  private async classify(model: AlexNetModel, images: Uint8Array[], topk: number): Promise<Prediction[][]> {
     const n = images.length;
     const plane = SIZE * SIZE;
     // HWC (sharp) to CHW (the dataset's layout).
@@ -303,7 +304,7 @@ export class Classifier {
     });
     let logits: Tensor;
     try {
-      logits = await this.forward(x);
+      logits = await this.forward(model, x);
     } finally {
       x.dispose();
     }
@@ -325,8 +326,7 @@ export class Classifier {
   }
 
   /** The model's logits for a normalised batch: the one place the model runs. */
-  private async forward(x: Tensor): Promise<Tensor> {
-    const model = this.alive();
+  private async forward(model: AlexNetModel, x: Tensor): Promise<Tensor> {
     // forwardAsync once it lands
     return noGrad(() => tidy(() => model.forward(x)));
   }
