@@ -88,8 +88,8 @@ async function main(): Promise<void> {
     handle(clf, req, res).catch((e: Error) => {
       const status = e instanceof HttpError ? e.status : 500;
       if (status === 500) console.error(e);
-      // A refused body may still be arriving: close the connection rather than read it all.
-      if (!req.complete) res.setHeader('Connection', 'close');
+      // A refused body may still be arriving: drop it, so that the client, done sending, reads the answer.
+      req.resume();
       send(res, status, { error: status === 500 ? 'Internal error' : e.message });
     });
   });
