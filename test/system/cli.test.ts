@@ -20,7 +20,8 @@ test('--help lists every command and flag', (t) => {
   const r = run(['--help']);
   t.is(r.status, 0);
   for (const word of ['train', 'test', '--data', '--no-download', '--epochs', '--batch-size', '--device', '--seed', '--lr',
-    '--schedule-epochs', '--checkpoint', '--checkpoint-dir', '--checkpoint-every', '--log-every', '--resume', '--limit-train', '--limit-test', '--threads', '--cpu-linear', '--channels-last', '--bf16', '--fp16']) {
+    '--schedule-epochs', '--checkpoint', '--checkpoint-dir', '--checkpoint-every', '--log-every', '--resume', '--limit-train', '--limit-test', '--threads', '--cpu-linear', '--channels-last', '--bf16', '--fp16',
+    'predict', '--topk', '--json', '--predictions']) {
     t.true(r.stdout.includes(word), `help mentions ${word}`);
   }
 });
