@@ -55,7 +55,7 @@ async function handle(clf: Classifier, req: http.IncomingMessage, res: http.Serv
     res.setHeader('Allow', 'POST');
     throw new HttpError(405, `Use POST for /predict, not ${req.method}`);
   }
-  const type = req.headers['content-type'] ?? '';
+  const type = (req.headers['content-type'] ?? '').toLowerCase(); // MIME types ignore case
   if (!type.startsWith('image/')) throw new HttpError(415, `Expected Content-Type image/png, image/jpeg or image/webp but received '${type}'`);
   const body = await readBody(req);
   if (body.length === 0) throw new HttpError(400, 'The body is empty: send the image bytes');

@@ -105,7 +105,7 @@ test.serial('PNG and JPEG uploads get the predictions the library gives for the 
     t.is(a.status, 200);
     t.is(a.headers.get('content-type'), 'application/json');
     t.deepEqual(a.body, { predictions: await clf.predict(png) });
-    const b = await post(jpeg, 'image/jpeg', '?topk=2');
+    const b = await post(jpeg, 'Image/JPEG', '?topk=2');
     t.is(b.status, 200);
     t.deepEqual(b.body, { predictions: await clf.predict(jpeg, { topk: 2 }) });
   } finally {
