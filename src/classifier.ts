@@ -11,7 +11,7 @@ import { CIFAR10_CLASSES } from './data/layout';
 import { checkDevice } from './device';
 import { AlexNetModel } from './models/alexnet';
 import { addon } from './native';
-import { noGrad, tensor, Tensor, tidy } from './tensor';
+import { tensor, Tensor, tidy } from './tensor';
 import { loadWeights } from './train/checkpoint';
 import * as v from './validate';
 
@@ -325,9 +325,8 @@ export class Classifier {
     });
   }
 
-  /** The model's logits for a normalised batch: the one place the model runs. */
+  /** The model's logits for a normalised batch: the one place the model runs, on a native worker thread. */
   private async forward(model: AlexNetModel, x: Tensor): Promise<Tensor> {
-    // forwardAsync once it lands
-    return noGrad(() => tidy(() => model.forward(x)));
+    return model.forwardAsync(x);
   }
 }
