@@ -174,16 +174,18 @@ Napi::Value Tensor::Fill(const Napi::CallbackInfo& info) {
 Napi::Value Tensor::Random(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto kind = TB_STRING(info, 0, "random");
+  // kind names the operation in every later message, so it is checked first.
+  if (kind != "randn" && kind != "rand" && kind != "randperm" && kind != "randint")
+    throw Napi::TypeError::New(env, "random: unknown kind '" + kind + "'; expected randn, rand, randperm or randint");
   auto shape = IntList(info[1], kind.c_str(), "shape");
   auto opts = Options(info, 2, kind.c_str());
   TB_TRY
   if (kind == "randn") return Wrap(env, at::randn(shape, opts));
   if (kind == "rand") return Wrap(env, at::rand(shape, opts));
   if (kind == "randperm") return Wrap(env, at::randperm(TB_NUMBER(info, 4, "randperm").Int64Value(), opts));
-  if (kind == "randint")
-    return Wrap(env, at::randint(TB_NUMBER(info, 4, "randint").Int64Value(),
+  // randint, the one kind left
+  return Wrap(env, at::randint(TB_NUMBER(info, 4, "randint").Int64Value(),
                                  TB_NUMBER(info, 5, "randint").Int64Value(), shape, opts));
-  throw Napi::TypeError::New(env, "random: unknown kind " + kind);
   TB_CATCH(env, kind.c_str())
 }
 

@@ -126,6 +126,7 @@ export class GradScaler {
    * for float16 gradients (keep parameters in float32).
    */
   unscale_(optimizer: Optimizer): void {
+    checkOptimizer(optimizer);
     if (!this.enabled) return;
     const st = this.state(optimizer, 'unscale_');
     if (st.stage === 'unscaled') throw new Error('GradScaler.unscale_: already called on this optimizer since the last update()');
@@ -164,6 +165,7 @@ export class GradScaler {
    * Returns whether it stepped. Throws when called twice before update(), or before scale().
    */
   step(optimizer: Optimizer): boolean {
+    checkOptimizer(optimizer);
     if (!this.enabled) {
       optimizer.step();
       return true;
@@ -247,7 +249,6 @@ export class GradScaler {
   }
 
   private state(optimizer: Optimizer, op: string): { stage: Stage; foundInf: Tensor | null } {
-    if (!(optimizer instanceof Optimizer)) throw v.invalid('Optimizer (SGD, Adam or AdamW)', 'optimizer', optimizer);
     if (!this.scaleT) throw new Error(`GradScaler.${op}: no scale yet; call scale() on the loss first`);
     let st = this.stages.get(optimizer);
     if (!st) this.stages.set(optimizer, (st = { stage: 'ready', foundInf: null }));
@@ -258,4 +259,9 @@ export class GradScaler {
     for (const s of this.stages.values()) s.foundInf?.dispose();
     this.stages.clear();
   }
+}
+
+/** A disabled scaler still calls optimizer.step(), so the check comes before anything else. */
+function checkOptimizer(optimizer: unknown): asserts optimizer is Optimizer {
+  if (!(optimizer instanceof Optimizer)) throw v.invalid('Optimizer (SGD, Adam or AdamW)', 'optimizer', optimizer);
 }

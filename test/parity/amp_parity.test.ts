@@ -100,6 +100,9 @@ test('GradScaler: disabled is a pass-through; state dict round trip', (t) => {
   t.is(off.scale(loss), loss);
   t.deepEqual(off.stateDict(), {});
   t.is(off.getScale(), 1);
+  // Disabled, it still checks what it is given before calling optimizer.step().
+  t.throws(() => off.step({} as never), { instanceOf: TypeError, message: /^Expected Optimizer \(SGD, Adam or AdamW\) for optimizer but received/ });
+  t.throws(() => off.unscale_(null as never), { instanceOf: TypeError, message: /for optimizer but received null/ });
   const a = new GradScaler('cpu', { initScale: 1024, growthInterval: 5 });
   a.scale(loss).dispose();
   const b = new GradScaler('cpu', { growthInterval: 5 });

@@ -231,6 +231,7 @@ const rawCases: { name: string; code: string; message: RegExp; type?: 'TypeError
   { name: 'Tensor.fromData on cuda when not built', code: "a.Tensor.fromData(new Float32Array(4), [4], 'float32', a.backends().compiled.cuda ? 'cuda:99' : 'cuda')", message: /^tensor: / },
   { name: 'Tensor.fill full without a value', code: "a.Tensor.fill('full', [2], 'float32', 'cpu')", message: /number/i },
   { name: 'Tensor.fill with a huge shape', code: "a.Tensor.fill('zeros', [1e13], 'float32', 'cpu')", message: /^zeros: .*(allocate|memory)/ },
+  { name: 'Tensor.random with an unknown kind', code: "a.Tensor.random('cpu:0', [2], 'nope', 'cpu')", message: /^random: unknown kind 'cpu:0'; expected randn, rand, randperm or randint$/, type: 'TypeError' },
   { name: 'Tensor.random with bad bounds', code: "a.Tensor.random('randint', [2], 'int64', 'cpu', 5, 1)", message: /^randint: random_ expects 'from' to be less than 'to'/ },
   { name: 'Tensor.cat of numbers', code: 'a.Tensor.cat([1, 2], 0)', message: /^cat: expected a Tensor$/, type: 'TypeError' },
   { name: 'Tensor.cat of nothing', code: 'a.Tensor.cat([], 0)', message: /^cat: .*non-empty/ },
