@@ -57,6 +57,19 @@ export function runPython(scriptPath: string, args: string[] = [], input?: Buffe
   return r.stdout;
 }
 
+/**
+ * Fails loudly when `script check` can't run: without the Python package it
+ * imports, every comparison against it would be meaningless (.ci/run installs them).
+ */
+export function requirePythonPackages(script: string, what: string, pipArgs: string): void {
+  try {
+    runPython(pythonScript(script), ['check']);
+  } catch (e) {
+    const name = pipArgs.split(' ')[0];
+    throw new Error(`${what} needs Python's ${name} package (python3 -m pip install ${pipArgs}; .ci/run does): ${(e as Error).message}`);
+  }
+}
+
 /** A fresh temporary folder; remove it with fs.rmSync(dir, {recursive: true, force: true}). */
 export function tempDir(prefix = 'torchbridge-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

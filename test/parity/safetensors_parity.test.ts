@@ -13,19 +13,12 @@ import { manualSeed } from '../../src/runtime';
 import { bfloat16Bits, float16Bits, loadSafetensors, saveSafetensors } from '../../src/safetensors';
 import { disposeValue, load, save } from '../../src/serialize';
 import { arange, Tensor, tensor, tidy, zeros } from '../../src/tensor';
-import { pythonScript, runPython, tempDir } from '../helpers/python';
+import { pythonScript, requirePythonPackages, runPython, tempDir } from '../helpers/python';
 
 const dir = tempDir('torchbridge-safetensors-');
 const ref = (args: string[]) => runPython(pythonScript('safetensors_ref.py'), args);
 
-test.before(() => {
-  // Without Python's safetensors every comparison here is meaningless: fail, loudly (.ci/run installs it).
-  try {
-    ref(['check']);
-  } catch (e) {
-    throw new Error(`safetensors parity needs Python's safetensors package (python3 -m pip install safetensors; .ci/run does): ${(e as Error).message}`);
-  }
-});
+test.before(() => requirePythonPackages('safetensors_ref.py', 'safetensors parity', 'safetensors'));
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 interface PyRead {

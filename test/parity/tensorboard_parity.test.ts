@@ -9,18 +9,12 @@ import { manualSeed } from '../../src/runtime';
 import { defaultHistogramEdges, histogram, maskedCrc32c, SummaryWriter } from '../../src/tensorboard';
 import { randn, Tensor, tensor } from '../../src/tensor';
 import { spawnSync } from 'node:child_process';
-import { pythonScript, repoRoot, runPython, tempDir } from '../helpers/python';
+import { pythonScript, repoRoot, requirePythonPackages, runPython, tempDir } from '../helpers/python';
 
 const dir = tempDir('torchbridge-tensorboard-');
 const reader = (args: string[]) => runPython(pythonScript('tensorboard_ref.py'), args);
 
-test.before(() => {
-  try {
-    reader(['check']);
-  } catch (e) {
-    throw new Error(`tensorboard parity needs Python's tensorboard package (python3 -m pip install tensorboard protobuf; .ci/run does): ${(e as Error).message}`);
-  }
-});
+test.before(() => requirePythonPackages('tensorboard_ref.py', 'tensorboard parity', 'tensorboard protobuf'));
 test.after.always(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 interface Read {
