@@ -10,17 +10,20 @@
 // intra-op thread count, so it takes the routes and kernels the synchronous
 // forward takes and returns the same values.
 //
-// Plans compute one at a time, in the order their workers start: each already
+// Plans compute one at a time, in the order they were called: each already
 // spreads its ops over all intra-op threads, so two side by side only
 // oversubscribe the cores (on 2 cores, 3 AlexNet batches in flight took 7.3 s
 // side by side against 5.8 s one after another), and the JS thread, competing
 // with every runnable compute thread, answered its timers later (p99 57 ms vs 18 ms).
+// The calls wait their turn on the JS thread, not in libuv's pool: a waiting
+// worker would hold a pool thread that fs, dns and sharp need.
 #include "plan.h"
 
 #include <ATen/ThreadLocalState.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
 
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 
 #include "Tensor.h"
@@ -70,7 +73,9 @@ void WaitForDevice(const at::Tensor& y) {
   impl.getStream(y.device()).synchronize();
 }
 
-// A ticket lock: the plans' turns to compute, first come, first served.
+// A ticket lock across JS environments (worker_threads share the cores too).
+// Within one environment the queue below lets only one worker into the pool at
+// a time, so at most one pool thread per environment ever waits here.
 class ComputeTurn {
  public:
   ComputeTurn() {
@@ -89,12 +94,40 @@ class ComputeTurn {
   ComputeTurn& operator=(const ComputeTurn&) = delete;
 
  private:
-  // Process-wide (worker_threads share the cores too); never destroyed, as
-  // workers of other environments may still wait at exit.
+  // Never destroyed, as workers of other environments may still wait at exit.
   static inline std::mutex& mutex_ = *new std::mutex();
   static inline std::condition_variable& turn_ = *new std::condition_variable();
   static inline uint64_t next_ = 0, serving_ = 0;
 };
+
+// This environment's calls, first come, first served; touched on its JS thread
+// only (one JS thread per environment), hence thread_local and no lock.
+struct PendingPlans {
+  bool running = false;
+  std::deque<Napi::AsyncWorker*> waiting;
+};
+thread_local PendingPlans pending;
+
+// Queues the worker into libuv's pool now if none of this environment's is there.
+void StartOrWait(Napi::AsyncWorker* worker) {
+  if (pending.running) {
+    pending.waiting.push_back(worker);
+    return;
+  }
+  pending.running = true;
+  worker->Queue();
+}
+
+// A worker finished (on the JS thread): the next one's turn.
+void StartNext() {
+  if (pending.waiting.empty()) {
+    pending.running = false;
+    return;
+  }
+  auto* next = pending.waiting.front();
+  pending.waiting.pop_front();
+  next->Queue();
+}
 
 class ForwardWorker : public Napi::AsyncWorker {
  public:
@@ -134,6 +167,7 @@ class ForwardWorker : public Napi::AsyncWorker {
   }
 
   void OnOK() override {
+    StartNext();
     AddRouteCounts(routes_);
     try {
       deferred_.Resolve(Tensor::Wrap(Env(), std::move(y_)));
@@ -143,6 +177,7 @@ class ForwardWorker : public Napi::AsyncWorker {
   }
 
   void OnError(const Napi::Error& e) override {
+    StartNext();
     AddRouteCounts(routes_);
     deferred_.Reject(e.Value());
   }
@@ -170,7 +205,7 @@ Napi::Value ForwardAsync(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < list.Length(); ++i) steps.push_back(ParseStep(env, list.Get(i), i));
   auto* worker = new ForwardWorker(env, std::move(x), std::move(steps));
   auto promise = worker->Promise();
-  worker->Queue();
+  StartOrWait(worker);
   return promise;
   TB_CATCH(env, op)
 }

@@ -132,8 +132,8 @@ export abstract class Module {
    *   it is in flight does not affect it (it holds its own handles). Writing into their values in
    *   place meanwhile (an optimizer step, copy_) races with it.
    * - In-place layers (ReLU(true)) never write into x itself.
-   * - Each call holds one of libuv's pool threads (UV_THREADPOOL_SIZE, 4 by default) until it is
-   *   done, waiting included, as fs calls do: with several in flight, file I/O queues behind them.
+   * - Calls wait their turn on the JS side: only the one computing holds a thread of libuv's pool,
+   *   so file I/O and sharp are not queued behind a backlog of forwards.
    * - Rejects with an Error when the module has no plan (a forward() of its own; see
    *   {@link Module.forwardPlan}), x is disposed, or libtorch fails:
    *   `forwardAsync: conv2d (conv1.0): <libtorch's message>`.

@@ -2,10 +2,12 @@
 // Several batch-256 forwards in flight leave the JS thread free (a 10 ms timer
 // keeps ticking, event-loop delay p99 under 50 ms), while the same measurement
 // around the synchronous forward fails that bound (the control); the results
-// equal forward()'s bit for bit. Disposing the input or the model during a call
+// equal forward()'s bit for bit. Calls waiting their turn leave libuv's pool free
+// for other work. Disposing the input or the model during a call
 // does not disturb it; a disposed input, a module without a plan and a libtorch
 // failure part-way reject with Errors that name forwardAsync.
 import test from 'ava';
+import { pbkdf2 } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { AlexNetModel } from '../../src/models/alexnet';
 import { Conv2d, ReLU, Sequential } from '../../src/nn/layers';
@@ -107,6 +109,22 @@ test.serial('forwardAsync\'s outputs equal forward()\'s bit for bit', (t) => {
   }
   for (let i = 0; i < IN_FLIGHT; i++) assertEqualTensors(t, asyncOutputs[i], syncOutputs[i], `batch ${i}`);
   t.false(asyncOutputs[0].requiresGrad);
+});
+
+test.serial('forwards waiting their turn hold no libuv pool thread: a pool job started behind a backlog finishes first', async (t) => {
+  // Twice the pool's size in flight. Were each call to wait for its turn inside the pool, every
+  // pool thread would be taken and the pbkdf2 job would queue behind the backlog of forwards.
+  const poolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  const order: string[] = [];
+  const forwards = Array.from({ length: 2 * poolSize }, (_, i) => model.forwardAsync(inputs[i % IN_FLIGHT]).then((y) => {
+    order.push(`forward ${i}`);
+    y.dispose();
+  }));
+  const poolJob = new Promise<void>((resolve, reject) => pbkdf2('a', 'b', 1, 32, 'sha256', (e) => (e ? reject(e) : resolve())))
+    .then(() => order.push('pool job'));
+  await Promise.all([...forwards, poolJob]);
+  t.is(order[0], 'pool job', order.join(', '));
+  t.deepEqual(order.slice(1), forwards.map((_, i) => `forward ${i}`), 'forwards finish in call order');
 });
 
 test.serial('a disposed input rejects with an Error naming forwardAsync', async (t) => {
