@@ -1,9 +1,12 @@
 #include "Tensor.h"
 #include "npu.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <unordered_map>
 
 namespace tb {
@@ -170,7 +173,9 @@ Napi::Value Tensor::Fill(const Napi::CallbackInfo& info) {
   TB_CATCH(env, kind.c_str())
 }
 
-// random(kind, shape, dtype, device, a, b): randn, rand, randint, randperm — global generator.
+// random(kind, shape, dtype, device, a, b, seed?): randn, rand, randint, randperm.
+// The global generator, or with a seed a fresh CPU generator seeded as
+// torch.Generator().manual_seed(seed), which draws what Python's would.
 Napi::Value Tensor::Random(const Napi::CallbackInfo& info) {
   auto env = info.Env();
   auto kind = TB_STRING(info, 0, "random");
@@ -179,13 +184,20 @@ Napi::Value Tensor::Random(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "random: unknown kind '" + kind + "'; expected randn, rand, randperm or randint");
   auto shape = IntList(info[1], kind.c_str(), "shape");
   auto opts = Options(info, 2, kind.c_str());
+  std::optional<at::Generator> gen;
+  if (info.Length() > 6 && !info[6].IsUndefined()) {
+    double seed = TB_NUMBER(info, 6, kind);
+    TB_THROW_TYPE_IF(!(seed >= 0 && seed <= 9007199254740991.0 && std::floor(seed) == seed), env,
+                     kind + ": seed must be an integer from 0 to 2**53 - 1");
+    gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
+  }
   TB_TRY
-  if (kind == "randn") return Wrap(env, at::randn(shape, opts));
-  if (kind == "rand") return Wrap(env, at::rand(shape, opts));
-  if (kind == "randperm") return Wrap(env, at::randperm(TB_NUMBER(info, 4, "randperm").Int64Value(), opts));
+  if (kind == "randn") return Wrap(env, at::randn(shape, gen, opts));
+  if (kind == "rand") return Wrap(env, at::rand(shape, gen, opts));
+  if (kind == "randperm") return Wrap(env, at::randperm(TB_NUMBER(info, 4, "randperm").Int64Value(), gen, opts));
   // randint, the one kind left
   return Wrap(env, at::randint(TB_NUMBER(info, 4, "randint").Int64Value(),
-                                 TB_NUMBER(info, 5, "randint").Int64Value(), shape, opts));
+                                 TB_NUMBER(info, 5, "randint").Int64Value(), shape, gen, opts));
   TB_CATCH(env, kind.c_str())
 }
 

@@ -16,7 +16,7 @@ export type { CpuLinearKernel } from './runtime';
 export {
   arange, cat, dtypes, empty, full, keep, noGrad, ones, rand, randint, randn, randperm, stack, tensor, tidy, Tensor, zeros,
 } from './tensor';
-export type { DType, TensorOptions } from './tensor';
+export type { DType, RandomOptions, TensorOptions } from './tensor';
 export * as nn from './nn';
 export * as optim from './optim';
 export * as data from './data';

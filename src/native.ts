@@ -36,7 +36,7 @@ export interface RawTensor {
 export interface RawTensorStatic {
   fromData(data: TypedData, shape: number[], dtype: DType, device: string): RawTensor;
   fill(kind: 'zeros' | 'ones' | 'empty' | 'full', shape: number[], dtype: DType, device: string, value?: number): RawTensor;
-  random(kind: 'randn' | 'rand' | 'randint' | 'randperm', shape: number[], dtype: DType, device: string, a?: number, b?: number): RawTensor;
+  random(kind: 'randn' | 'rand' | 'randint' | 'randperm', shape: number[], dtype: DType, device: string, a?: number, b?: number, seed?: number): RawTensor;
   arange(start: number, end: number, step: number, dtype: DType, device: string): RawTensor;
   cat(tensors: RawTensor[], dim: number): RawTensor;
   stack(tensors: RawTensor[], dim: number): RawTensor;

@@ -23,6 +23,17 @@ export interface TensorOptions {
   requiresGrad?: boolean;
 }
 
+/**
+ * Options of the random factories ({@link randn}, {@link rand}, {@link randint}, {@link randperm}).
+ * With `seed`, the values come from a new CPU generator seeded with it, as
+ * `torch.randperm(n, generator=torch.Generator().manual_seed(seed))` draws them in Python (the
+ * same values), and the global generator is left as it was.
+ */
+export interface RandomOptions extends TensorOptions {
+  /** Seed of a fresh CPU generator for this draw (0 to 2**53 - 1); the global generator when omitted. */
+  seed?: number;
+}
+
 type Scope = Set<Tensor>;
 const scopes: Scope[] = [];
 
@@ -287,11 +298,25 @@ export function asTensor(t: unknown, name: string): Tensor {
 
 function resolve(options: TensorOptions | undefined, defaultDtype: DType): { dtype: DType; device: string; requiresGrad: boolean } {
   const o = v.options(options, 'options', ['dtype', 'device', 'requiresGrad']);
+  return resolved(o, defaultDtype);
+}
+
+function resolved(o: TensorOptions, defaultDtype: DType): { dtype: DType; device: string; requiresGrad: boolean } {
   return {
     dtype: o.dtype === undefined ? defaultDtype : v.oneOf(o.dtype, 'dtype', dtypes),
     device: o.device === undefined ? 'cpu' : checkDevice(o.device),
     requiresGrad: o.requiresGrad === undefined ? false : v.boolean(o.requiresGrad, 'requiresGrad'),
   };
+}
+
+/** The options of the random factories, with the generator's seed when one is given. */
+function resolveRandom(options: RandomOptions | undefined, defaultDtype: DType): { dtype: DType; device: string; requiresGrad: boolean; seed: number | undefined } {
+  const o = v.options(options, 'options', ['dtype', 'device', 'requiresGrad', 'seed']) as RandomOptions;
+  const r = resolved(o, defaultDtype);
+  const seed = o.seed === undefined ? undefined : v.integer(o.seed, 'seed', 0, Number.MAX_SAFE_INTEGER);
+  // A seeded generator is a CPU generator, as torch.Generator() is by default.
+  if (seed !== undefined && r.device !== 'cpu') throw new TypeError(`Expected device 'cpu' with a seed but received '${r.device}': seeded draws use a CPU generator`);
+  return { ...r, seed };
 }
 
 function finish(raw: RawTensor, requiresGrad: boolean): Tensor {
@@ -386,29 +411,29 @@ export function full(shape: number[], value: number, options?: TensorOptions): T
   return finish(addon.Tensor.fill('full', checkShape(shape), o.dtype, o.device, v.number(value, 'value')), o.requiresGrad);
 }
 /** Samples from N(0, 1) drawn from the global generator (see {@link manualSeed}), as `torch.randn`. */
-export function randn(shape: number[], options?: TensorOptions): Tensor {
-  const o = resolve(options, 'float32');
-  return finish(addon.Tensor.random('randn', checkShape(shape), o.dtype, o.device), o.requiresGrad);
+export function randn(shape: number[], options?: RandomOptions): Tensor {
+  const o = resolveRandom(options, 'float32');
+  return finish(addon.Tensor.random('randn', checkShape(shape), o.dtype, o.device, undefined, undefined, o.seed), o.requiresGrad);
 }
 /** Samples from U[0, 1) drawn from the global generator, as `torch.rand`. */
-export function rand(shape: number[], options?: TensorOptions): Tensor {
-  const o = resolve(options, 'float32');
-  return finish(addon.Tensor.random('rand', checkShape(shape), o.dtype, o.device), o.requiresGrad);
+export function rand(shape: number[], options?: RandomOptions): Tensor {
+  const o = resolveRandom(options, 'float32');
+  return finish(addon.Tensor.random('rand', checkShape(shape), o.dtype, o.device, undefined, undefined, o.seed), o.requiresGrad);
 }
 /**
  * Integers drawn uniformly from [low, high) with the global generator, as `torch.randint`; int64 by default.
  * Throws a TypeError unless high > low. Never requires grad.
  */
-export function randint(low: number, high: number, shape: number[], options?: TensorOptions): Tensor {
-  const o = resolve(options, 'int64');
+export function randint(low: number, high: number, shape: number[], options?: RandomOptions): Tensor {
+  const o = resolveRandom(options, 'int64');
   v.integer(low, 'low');
   v.integer(high, 'high', low + 1);
-  return finish(addon.Tensor.random('randint', checkShape(shape), o.dtype, o.device, low, high), false);
+  return finish(addon.Tensor.random('randint', checkShape(shape), o.dtype, o.device, low, high, o.seed), false);
 }
 /** A random permutation of 0..n-1 from the global generator, as `torch.randperm`; int64 by default. */
-export function randperm(n: number, options?: TensorOptions): Tensor {
-  const o = resolve(options, 'int64');
-  return finish(addon.Tensor.random('randperm', [], o.dtype, o.device, v.integer(n, 'n', 0)), false);
+export function randperm(n: number, options?: RandomOptions): Tensor {
+  const o = resolveRandom(options, 'int64');
+  return finish(addon.Tensor.random('randperm', [], o.dtype, o.device, v.integer(n, 'n', 0), undefined, o.seed), false);
 }
 /**
  * Values from start (inclusive, 0 by default) to end (exclusive) in steps of `step`, as `torch.arange`:

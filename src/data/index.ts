@@ -15,3 +15,5 @@ export { ARCHIVE_NAME, BASE_FOLDER, CIFAR10_CLASSES, DEFAULT_MD5, DEFAULT_URL, I
 export { Generator } from './random';
 export { checkImage, Compose, Normalize, RandomCrop, RandomHorizontalFlip, ToTensor } from './transforms';
 export type { Image, RandomCropOptions, RandomFlipOptions, Transform, TransformLike } from './transforms';
+export { DistributedSampler } from './distributed_sampler';
+export type { DistributedSamplerOptions } from './distributed_sampler';
