@@ -101,6 +101,11 @@ export function intList(v: unknown, name: string, min = -Infinity): number[] {
   return v as number[];
 }
 
+export function stringList(v: unknown, name: string): string[] {
+  if (!Array.isArray(v) || !v.every((e) => typeof e === 'string')) throw invalid('array of strings', name, v);
+  return v as string[];
+}
+
 // An int or an [int, int] pair, as PyTorch's _pair() takes it.
 export function pair(v: unknown, name: string, min = 0): [number, number] {
   if (isInteger(v) && v >= min) return [v, v];
