@@ -1,0 +1,121 @@
+// distributed on c10d with gloo, over loopback: ranks in separate processes, each
+// bounded in time (test/helpers/ranks.ts); bad configurations in this process.
+import test from 'ava';
+import * as net from 'node:net';
+import { backends, distributed, tensor } from '../../src/index';
+import { freePort, startNodeRank } from '../helpers/ranks';
+
+test.before(() => {
+  const d = backends().distributed;
+  if (!d.built) {
+    throw new Error(`the distributed module is not built into this addon: ${d.reason} ` +
+      '(apt-get install libgloo-dev, then npm run build:native; .ci/run does)');
+  }
+});
+
+test.serial('2 processes: allReduce with every op, broadcast and barrier give the same answers on both ranks', async (t) => {
+  const port = await freePort();
+  const ranks = [0, 1].map((r) => startNodeRank('collectives', r, 2, port, 30_000, 60_000));
+  const ended = await Promise.all(ranks.map((r) => r.ended));
+  for (const [r, e] of ended.entries()) t.is(e.code, 0, `rank ${r} failed: ${JSON.stringify(e.results)} ${e.stderr}`);
+  const [a, b] = ended.map((e) => e.results[0]);
+  t.like(a, { rank: 0, worldSize: 2 });
+  t.like(b, { rank: 1, worldSize: 2 });
+  // rank r contributes [r+1, 10(r+1), -(r+1)]: ranks 0 and 1 give [1, 10, -1] and [2, 20, -2].
+  const expected = {
+    sum: [3, 30, -3], avg: [1.5, 15, -1.5], max: [2, 20, -1], min: [1, 10, -2], product: [2, 200, 2],
+    broadcast: [100, 100, 100, 100], // from the last rank, which holds 100s; rank 0 held 0s
+  };
+  for (const r of [a, b]) {
+    for (const [k, want] of Object.entries(expected)) t.deepEqual(r[k], want, `${k} on rank ${r.rank}`);
+  }
+});
+
+test.serial('a rank killed mid-collective: the other rejects with c10d\'s error well before the timeout', async (t) => {
+  const port = await freePort();
+  const timeoutMs = 60_000;
+  const survivor = startNodeRank('stall', 0, 2, port, timeoutMs, 90_000);
+  const victim = startNodeRank('stall', 1, 2, port, timeoutMs, 90_000);
+  await victim.line('ready');
+  const killedAt = Date.now();
+  victim.kill('SIGKILL');
+  const [s, v] = await Promise.all([survivor.ended, victim.ended]);
+  t.is(v.signal, 'SIGKILL');
+  t.false(s.timedOut);
+  t.is(s.code, 1, s.stderr);
+  const error = String(s.results.at(-1)?.error);
+  t.regex(error, /^allReduce: /);
+  t.log(`survivor: ${error} (${s.endedAt - killedAt} ms after the kill)`);
+  t.true(s.endedAt - killedAt < 20_000, `the survivor took ${s.endedAt - killedAt} ms`);
+});
+
+test.serial('a wrong world size: every rank rejects with a timeout error naming initProcessGroup', async (t) => {
+  const port = await freePort();
+  // worldSize 3, but only 2 ranks come.
+  const ranks = [0, 1].map((r) => startNodeRank('join', r, 3, port, 3_000, 60_000));
+  const ended = await Promise.all(ranks.map((r) => r.ended));
+  for (const [r, e] of ended.entries()) {
+    t.false(e.timedOut, `rank ${r} hung`);
+    t.is(e.code, 1, `rank ${r}: ${e.stderr}`);
+    const error = String(e.results.at(-1)?.error);
+    t.log(`rank ${r}: ${error}`);
+    t.regex(error, /^initProcessGroup: .*time/is);
+  }
+});
+
+test.serial('a port in use: initProcessGroup rejects with the bind error, and succeeds once the port is free', async (t) => {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const options = { backend: 'gloo' as const, rank: 0, worldSize: 1, masterAddr: '127.0.0.1', masterPort: port, timeoutMs: 10_000 };
+  const err = await t.throwsAsync(distributed.initProcessGroup(options));
+  t.regex(err!.message, /^initProcessGroup: .*(EADDRINUSE|address already in use)/is);
+  t.false(distributed.isInitialized());
+  // Control: the same call with the port free works, and a 1-rank group reduces to itself.
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await distributed.initProcessGroup(options);
+  t.true(distributed.isInitialized());
+  const x = tensor([1, 2]);
+  await distributed.allReduce(x, 'avg');
+  t.deepEqual(x.toArray(), [1, 2]);
+  distributed.destroyProcessGroup();
+  distributed.destroyProcessGroup(); // idempotent
+  t.false(distributed.isInitialized());
+});
+
+test.serial('bad configurations are refused before anything connects', async (t) => {
+  const base = { rank: 0, worldSize: 2, masterAddr: '127.0.0.1', masterPort: 29500 };
+  await t.throwsAsync(distributed.initProcessGroup({ ...base, rank: 2 }),
+    { instanceOf: TypeError, message: 'Expected integer between 0 and 1 (worldSize 2) for rank but received 2 of type number' });
+  await t.throwsAsync(distributed.initProcessGroup({ ...base, worldSize: 0 }),
+    { message: 'Expected positive integer for worldSize but received 0 of type number' });
+  await t.throwsAsync(distributed.initProcessGroup({ ...base, masterPort: 70000 }),
+    { message: 'Expected integer between 1 and 65535 for masterPort but received 70000 of type number' });
+  await t.throwsAsync(distributed.initProcessGroup({ ...base, backend: 'mpi' as never }),
+    { message: "Expected one of 'gloo', 'nccl', 'hccl' for backend but received 'mpi' of type string" });
+  await t.throwsAsync(distributed.initProcessGroup({ ...base, port: 1 } as never), { message: /Unknown option 'port'/ });
+  for (const backend of ['nccl', 'hccl'] as const) {
+    await t.throwsAsync(distributed.initProcessGroup({ ...base, backend }),
+      { message: new RegExp(`^initProcessGroup: the ${backend} backend is not built into torchbridge`) });
+  }
+  // torchrun's variables: missing, then malformed.
+  const saved = { ...process.env };
+  try {
+    for (const k of ['RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_ADDR', 'MASTER_PORT']) delete process.env[k];
+    await t.throwsAsync(distributed.initProcessGroup(), { message: /worldSize is required: pass options.worldSize or set WORLD_SIZE/ });
+    Object.assign(process.env, { WORLD_SIZE: '2', RANK: 'one' });
+    await t.throwsAsync(distributed.initProcessGroup(), { message: "Expected non-negative integer for $RANK but received 'one' of type string" });
+    Object.assign(process.env, { RANK: '1' });
+    await t.throwsAsync(distributed.initProcessGroup(), { message: /masterAddr is required: pass options.masterAddr or set MASTER_ADDR/ });
+  } finally {
+    process.env = saved;
+  }
+  t.false(distributed.isInitialized());
+  // Collectives without a group, and bad collective arguments.
+  await t.throwsAsync(distributed.allReduce(tensor([1])), { message: /^allReduce: the default process group is not initialised/ });
+  await t.throwsAsync(distributed.barrier(), { message: /^barrier: the default process group is not initialised/ });
+  t.throws(() => distributed.getRank(), { message: /^getRank: the default process group is not initialised/ });
+  await t.throwsAsync(distributed.allReduce(tensor([1]), 'mean' as never),
+    { message: "Expected one of 'sum', 'avg', 'min', 'max', 'product' for op but received 'mean' of type string" });
+  await t.throwsAsync(distributed.allReduce([1] as never), { message: /^Expected Tensor for tensor/ });
+});
