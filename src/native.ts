@@ -179,6 +179,14 @@ export interface RawProcessGroup {
   destroy(): void;
 }
 
+/** DistributedDataParallel's gradient averaging (binding/reducer.cc): hooks that start bucket all-reduces during backward. */
+export interface RawReducer {
+  /** Starts the buckets backward did not, and resolves once every .grad holds the average over ranks. */
+  finish(): Promise<void>;
+  stats(): { buckets: number; startedInBackward: number };
+  destroy(): void;
+}
+
 export type Saveable = RawTensor | number | string | boolean | null | Saveable[] | { [key: string]: Saveable };
 
 export interface Addon {
@@ -216,7 +224,11 @@ export interface Addon {
   isGradEnabled(): boolean;
   routeCounts(): RouteCounts;
   /** ProcessGroup only where the distributed module was built. */
-  distributed: { info(): DistributedInfo; ProcessGroup?: new () => RawProcessGroup };
+  distributed: {
+    info(): DistributedInfo;
+    ProcessGroup?: new () => RawProcessGroup;
+    Reducer?: new (pg: RawProcessGroup, params: RawTensor[], firstBucketBytes: number, bucketBytes: number) => RawReducer;
+  };
 }
 
 // TORCHBRIDGE_ADDON names another build of the addon (e.g. an npu build made with
