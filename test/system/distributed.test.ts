@@ -2,7 +2,7 @@
 // bounded in time (test/helpers/ranks.ts); bad configurations in this process.
 import test from 'ava';
 import * as net from 'node:net';
-import { backends, distributed, tensor } from '../../src/index';
+import { backends, distributed, nn, optim, randn, tensor, tidy } from '../../src/index';
 import { freePort, startNodeRank } from '../helpers/ranks';
 
 test.before(() => {
@@ -118,4 +118,64 @@ test.serial('bad configurations are refused before anything connects', async (t)
   await t.throwsAsync(distributed.allReduce(tensor([1]), 'mean' as never),
     { message: "Expected one of 'sum', 'avg', 'min', 'max', 'product' for op but received 'mean' of type string" });
   await t.throwsAsync(distributed.allReduce([1] as never), { message: /^Expected Tensor for tensor/ });
+});
+
+test.serial('DistributedDataParallel: averaged gradients equal the full-batch gradient, a branch one rank leaves unused included', async (t) => {
+  const port = await freePort();
+  const ranks = [0, 1].map((r) => startNodeRank('ddp-grads', r, 2, port, 30_000, 60_000));
+  const ended = await Promise.all(ranks.map((r) => r.ended));
+  for (const [r, e] of ended.entries()) t.is(e.code, 0, `rank ${r}: ${JSON.stringify(e.results)} ${e.stderr}`);
+  const [a, b] = ended.map((e) => e.results[0] as { maxDiff: number; ownDiff: number; stats: { buckets: number; startedInBackward: number } });
+  t.log(`max |ddp grad - full-batch grad|: rank 0 ${a.maxDiff}, rank 1 ${b.maxDiff} (own grads: ${a.ownDiff}, ${b.ownDiff}); stats ${JSON.stringify([a.stats, b.stats])}`);
+  for (const r of [a, b]) {
+    t.true(r.maxDiff <= 1e-6, `max diff ${r.maxDiff}`);
+    t.true(r.ownDiff > 1e-3, `control: a rank's own gradient is ${r.ownDiff} from the full-batch one`);
+    t.is(r.stats.buckets, 6); // bucketCapMb ~1 byte: one bucket per parameter
+  }
+  // Rank 0 uses every parameter, so all its buckets started during backward.
+  t.is(a.stats.startedInBackward, 6);
+});
+
+test.serial('DistributedDataParallel: a rank killed mid-training makes the other reject its gradient sync', async (t) => {
+  const port = await freePort();
+  const survivor = startNodeRank('ddp-stall', 0, 2, port, 60_000, 90_000);
+  const victim = startNodeRank('ddp-stall', 1, 2, port, 60_000, 90_000);
+  await victim.line('ready');
+  const killedAt = Date.now();
+  victim.kill('SIGKILL');
+  const s = await survivor.ended;
+  t.false(s.timedOut);
+  t.is(s.code, 1, s.stderr);
+  const error = String(s.results.at(-1)?.error);
+  t.log(`survivor: ${error} (${s.endedAt - killedAt} ms after the kill)`);
+  t.regex(error, /^synchronizeGradients: .*(closed|reset|peer)/is);
+  t.true(s.endedAt - killedAt < 20_000);
+});
+
+test.serial('DistributedDataParallel in one process: its checks, and two backwards before a sync are refused', async (t) => {
+  const lin = new nn.Linear(3, 2);
+  await t.throwsAsync(nn.DistributedDataParallel.create(lin),
+    { message: /^DistributedDataParallel: the default process group is not initialised/ });
+  await t.throwsAsync(nn.DistributedDataParallel.create({} as never), { instanceOf: TypeError, message: /^Expected Module for module/ });
+  await distributed.initProcessGroup({ rank: 0, worldSize: 1, masterAddr: '127.0.0.1', masterPort: await freePort(), timeoutMs: 10_000 });
+  try {
+    await t.throwsAsync(nn.DistributedDataParallel.create(lin, { bucketCapMb: -1 }),
+      { message: 'Expected positive number for bucketCapMb but received -1 of type number' });
+    const ddp = await nn.DistributedDataParallel.create(lin);
+    const x = randn([4, 3]);
+    tidy(() => ddp.forward(x).sum().backward());
+    tidy(() => ddp.forward(x).sum().backward());
+    await t.throwsAsync(ddp.synchronizeGradients(), { message: /^synchronizeGradients: parameter \d+ received a gradient twice/ });
+    // The next round works: with one rank the average is the gradient itself.
+    new optim.SGD(lin.parameters()).zeroGrad();
+    const plain = new nn.Linear(3, 2);
+    plain.loadStateDict(lin.stateDict());
+    tidy(() => plain.forward(x).sum().backward());
+    await ddp.backward(tidy(() => ddp.forward(x).sum()));
+    t.deepEqual(lin.weight.grad!.toArray(), plain.weight.grad!.toArray());
+    t.deepEqual(ddp.gradientSyncStats(), { buckets: 1, startedInBackward: 1 });
+    ddp.dispose();
+  } finally {
+    distributed.destroyProcessGroup();
+  }
 });
