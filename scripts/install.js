@@ -263,7 +263,7 @@ function build(args) {
     fs.writeFileSync(stampPath, JSON.stringify(config, null, 2));
     console.log(`torchbridge: using the addon built before from these sources for ${args.device} against libtorch from ${torch.source}`);
     console.log(`torchbridge: copied ${cachedAddon} (npm run build:native compiles it again)`);
-    console.log(`torchbridge: distributed: ${gloo ? `gloo headers from ${gloo.dir} (${gloo.source})` : 'off (no gloo headers; see README "Distributed")'}`);
+    console.log(`torchbridge: distributed: ${gloo ? `compiled with gloo headers from ${gloo.dir} (${gloo.source}) if they passed the check; backends().distributed says` : 'off (no gloo headers; see README "Distributed (c10d)")'}`);
     return;
   }
 
