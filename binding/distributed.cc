@@ -38,21 +38,32 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 #ifdef TB_WITH_DISTRIBUTED
 
+// Gloo reads and writes a tensor's memory as numel() elements from its data pointer, so a
+// view that is not contiguous would be reduced wrongly (Python's all_reduce is): collectives
+// run on a contiguous copy, written back when they end.
+at::Tensor Contiguous(const at::Tensor& t) {
+  at::NoGradGuard noGrad;
+  return t.is_contiguous() ? t : t.contiguous();
+}
+
 // Waits for `work` without blocking any thread: c10d's future calls back on its own
-// thread when the collective ends (`then` runs there first), and the promise settles on
-// the JS thread. The tensors stay referenced until then.
+// thread when the collective ends, and the promise settles on the JS thread. `used`
+// (what c10d worked on) and `given` (the caller's tensors) stay referenced until then.
 Napi::Promise Await(Napi::Env env, const char* op, const c10::intrusive_ptr<c10d::Work>& work,
-                    std::vector<at::Tensor> tensors, double divideBy = 1) {
+                    std::vector<at::Tensor> used, std::vector<at::Tensor> given, double divideBy = 1) {
   auto* p = new Pending(env, op);
   auto promise = p->Promise();
-  work->getFuture()->addCallback([p, tensors = std::move(tensors), divideBy](c10::ivalue::Future& f) {
+  work->getFuture()->addCallback([p, used = std::move(used), given = std::move(given), divideBy](c10::ivalue::Future& f) {
     std::string error;
     if (f.hasError()) {
       error = MessageOf(f.exception_ptr());
-    } else if (divideBy != 1) {  // avg: gloo has no AVG, so sum and divide, as DDP does
+    } else {
       try {
         at::NoGradGuard noGrad;
-        for (const auto& t : tensors) t.div_(divideBy);
+        for (size_t i = 0; i < used.size(); ++i) {
+          if (divideBy != 1) used[i].div_(divideBy);  // avg: gloo has no AVG, so sum and divide, as DDP does
+          if (!used[i].is_same(given[i])) given[i].copy_(used[i]);
+        }
       } catch (...) {
         error = MessageOf(std::current_exception());
       }
@@ -139,9 +150,9 @@ class ProcessGroup : public Napi::ObjectWrap<ProcessGroup> {
     }
     try {
       // Started here, on the JS thread, so collectives run in the order they were called on every rank.
-      std::vector<at::Tensor> tensors{t};
+      std::vector<at::Tensor> tensors{Contiguous(t)};
       auto work = backend_->allreduce(tensors, opts);
-      return Await(env, op, work, std::move(tensors), divideBy);
+      return Await(env, op, work, std::move(tensors), {t}, divideBy);
     } catch (const std::exception& e) {
       return Rejected(env, Describe(op, e));
     }
@@ -159,9 +170,9 @@ class ProcessGroup : public Napi::ObjectWrap<ProcessGroup> {
     c10d::BroadcastOptions opts;
     opts.rootRank = root;
     try {
-      std::vector<at::Tensor> tensors{t};
+      std::vector<at::Tensor> tensors{Contiguous(t)};
       auto work = backend_->broadcast(tensors, opts);
-      return Await(env, op, work, std::move(tensors));
+      return Await(env, op, work, std::move(tensors), {t});
     } catch (const std::exception& e) {
       return Rejected(env, Describe(op, e));
     }
@@ -175,7 +186,7 @@ class ProcessGroup : public Napi::ObjectWrap<ProcessGroup> {
     if (!Ready(op, &why)) return Rejected(env, why);
     try {
       auto work = backend_->barrier(c10d::BarrierOptions());
-      return Await(env, op, work, {});
+      return Await(env, op, work, {}, {});
     } catch (const std::exception& e) {
       return Rejected(env, Describe(op, e));
     }

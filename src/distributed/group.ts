@@ -14,6 +14,7 @@ export type ReduceOp = 'sum' | 'avg' | 'min' | 'max' | 'product';
 
 const backendNames: readonly Backend[] = ['gloo', 'nccl', 'hccl'];
 const reduceOps: readonly ReduceOp[] = ['sum', 'avg', 'min', 'max', 'product'];
+const floatingDtypes: readonly string[] = ['float32', 'float64', 'float16', 'bfloat16'];
 
 /** Options of {@link initProcessGroup}; each defaults to torchrun's environment variable. */
 export interface InitProcessGroupOptions {
@@ -148,7 +149,11 @@ export function processGroup(op: string): RawProcessGroup {
   return current(op).pg;
 }
 
-/** Leaves the default process group and closes its store; does nothing when there is none. */
+/**
+ * Leaves the default process group and closes its store; does nothing when there is none. As
+ * Python's destroy_process_group, it first waits for collectives already started (at most the
+ * group's timeout).
+ */
 export function destroyProcessGroup(): void {
   const g = group;
   group = null;
@@ -190,6 +195,10 @@ export function getBackend(): Backend {
 export async function allReduce(tensor: Tensor, op: ReduceOp = 'sum'): Promise<void> {
   const t = asTensor(tensor, 'tensor');
   const reduce = v.oneOf(op, 'op', reduceOps);
+  // Checked first: the division would otherwise fail after the sum had already been written.
+  if (reduce === 'avg' && !floatingDtypes.includes(t.dtype)) {
+    throw new TypeError(`allReduce: op 'avg' needs a floating-point tensor, but tensor is ${t.dtype}; use 'sum'`);
+  }
   await current('allReduce').pg.allReduce(t.raw, reduce);
 }
 

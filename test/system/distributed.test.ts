@@ -31,6 +31,22 @@ test.serial('2 processes: allReduce with every op, broadcast and barrier give th
   }
 });
 
+test.serial('views that are not contiguous: only their elements are reduced and broadcast', async (t) => {
+  // Gloo works on memory from the data pointer; Python's all_reduce of m[:, 1:3] reduces the wrong
+  // elements. torchbridge runs the collective on a contiguous copy and writes it back.
+  const port = await freePort();
+  const ranks = [0, 1].map((r) => startNodeRank('views', r, 2, port, 30_000, 60_000));
+  const ended = await Promise.all(ranks.map((r) => r.ended));
+  for (const [r, e] of ended.entries()) t.is(e.code, 0, `rank ${r} failed: ${JSON.stringify(e.results)} ${e.stderr}`);
+  const [a, b] = ended.map((e) => e.results[0]);
+  // Rank r holds (r+1) * [[0,1,2,3],[4,5,6,7]]; columns 1 and 2 become the sum, 3x.
+  t.deepEqual(a.allReduce, [0, 3, 6, 3, 4, 15, 18, 7]);
+  t.deepEqual(b.allReduce, [0, 3, 6, 6, 8, 15, 18, 14]);
+  // Rank r holds r+1 everywhere; columns 0 and 1 come from rank 1.
+  t.deepEqual(a.broadcast, [2, 2, 1, 1, 2, 2, 1, 1]);
+  t.deepEqual(b.broadcast, [2, 2, 2, 2, 2, 2, 2, 2]);
+});
+
 test.serial('a rank killed mid-collective: the other rejects with c10d\'s error well before the timeout', async (t) => {
   const port = await freePort();
   const timeoutMs = 60_000;
@@ -118,6 +134,15 @@ test.serial('bad configurations are refused before anything connects', async (t)
   await t.throwsAsync(distributed.allReduce(tensor([1]), 'mean' as never),
     { message: "Expected one of 'sum', 'avg', 'min', 'max', 'product' for op but received 'mean' of type string" });
   await t.throwsAsync(distributed.allReduce([1] as never), { message: /^Expected Tensor for tensor/ });
+  await distributed.initProcessGroup({ rank: 0, worldSize: 1, masterAddr: '127.0.0.1', masterPort: await freePort(), timeoutMs: 10_000 });
+  try {
+    const ints = tensor([3, 4], { dtype: 'int64' });
+    await t.throwsAsync(distributed.allReduce(ints, 'avg'), { message: "allReduce: op 'avg' needs a floating-point tensor, but tensor is int64; use 'sum'" });
+    t.deepEqual(ints.toArray(), [3, 4]);
+    await t.throwsAsync(distributed.broadcast(ints, 1), { message: 'Expected integer between 0 and 0 for src but received 1 of type number' });
+  } finally {
+    distributed.destroyProcessGroup();
+  }
 });
 
 test.serial('DistributedDataParallel: averaged gradients equal the full-batch gradient, a branch one rank leaves unused included', async (t) => {
