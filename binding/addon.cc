@@ -5,6 +5,7 @@
 #include "Tensor.h"
 #include "data.h"
 #include "device.h"
+#include "distributed.h"
 #include "functional.h"
 #include "plan.h"
 #include "routes.h"
@@ -30,6 +31,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitDeviceFns(env, exports);
   InitAmp(env, exports);
   InitRoutes(env, exports);
+  InitDistributed(env, exports);
   return exports;
 }
 

@@ -212,6 +212,29 @@ function findTorchNpu(torch) {
     `(TORCH_NPU_INSTALL_DIR is not set; ${python} has no torch_npu package)`, npuSolutions);
 }
 
+// gloo's headers for the distributed module (CMakeLists.txt checks that they compile). The wheel has
+// c10d's headers and libtorch has gloo compiled in, but gloo's own headers come from elsewhere.
+// npu builds leave distributed off (torch_npu's hccl is not wired yet).
+function findGloo(device) {
+  if (device === 'npu') return null;
+  const env = process.env.GLOO_INCLUDE_DIR;
+  const candidates = env ? [[env, '$GLOO_INCLUDE_DIR']] : [['/usr/include', null], ['/usr/local/include', null]];
+  for (const [dir, source] of candidates) {
+    const header = path.join(dir, 'gloo', 'config.h');
+    if (!fs.existsSync(header)) continue;
+    let from = source;
+    if (!from) {
+      const owner = run('dpkg-query', ['-S', header]);
+      const pkgName = owner.status === 0 ? owner.stdout.split(':')[0].trim() : '';
+      const version = pkgName ? run('dpkg-query', ['-W', '-f=${Version}', pkgName]) : null;
+      from = pkgName ? `Debian package ${pkgName} ${version && version.status === 0 ? version.stdout.trim() : ''}`.trim() : 'the system';
+    }
+    const { size, mtimeMs } = fs.statSync(header);
+    return { dir: path.resolve(dir), source: from, header: { size, mtimeMs } };
+  }
+  return null;
+}
+
 function build(args) {
   const torch = findLibtorch(args.device);
   const hasCuda = fs.existsSync(path.join(torch.prefix, 'lib', 'libtorch_cuda.so'));
@@ -222,7 +245,8 @@ function build(args) {
     ]);
   }
   const npu = args.device === 'npu' ? findTorchNpu(torch) : null;
-  const config = { device: args.device, libtorch: torch.prefix, npu, node: process.version };
+  const gloo = findGloo(args.device);
+  const config = { device: args.device, libtorch: torch.prefix, npu, gloo, node: process.version };
   const buildDir = args.buildDir;
   const addonPath = path.join(buildDir, 'Release', 'torchbridge.node');
   const stampPath = path.join(buildDir, 'torchbridge-build.json');
@@ -239,6 +263,7 @@ function build(args) {
     fs.writeFileSync(stampPath, JSON.stringify(config, null, 2));
     console.log(`torchbridge: using the addon built before from these sources for ${args.device} against libtorch from ${torch.source}`);
     console.log(`torchbridge: copied ${cachedAddon} (npm run build:native compiles it again)`);
+    console.log(`torchbridge: distributed: ${gloo ? `compiled with gloo headers from ${gloo.dir} (${gloo.source}) if they passed the check; backends().distributed says` : 'off (no gloo headers; see README "Distributed (c10d)")'}`);
     return;
   }
 
@@ -248,6 +273,10 @@ function build(args) {
     `--CDTORCHBRIDGE_CUDA=${args.device === 'cuda' ? 'ON' : 'OFF'}`,
     `--CDTORCHBRIDGE_NPU=${args.device === 'npu' ? 'ON' : 'OFF'}`,
   ];
+  if (gloo) {
+    console.log(`torchbridge: distributed: gloo headers from ${gloo.dir} (${gloo.source})`);
+    defs.push(`--CDGLOO_INCLUDE_DIR=${gloo.dir}`);
+  }
   if (npu) {
     console.log(`torchbridge: npu route: ${npu.route} (torch_npu at ${npu.dir}${npu.python ? `, python ${npu.python}` : ''})`);
     if (!process.env.ASCEND_TOOLKIT_HOME && !process.env.ASCEND_HOME_PATH) {
@@ -270,6 +299,9 @@ function build(args) {
     ]);
   }
   fs.writeFileSync(stampPath, JSON.stringify(config, null, 2));
+  // CMakeLists.txt's verdict on the distributed module: built, or off and why.
+  const verdict = /torchbridge-distributed: (.*)/.exec(r.stdout);
+  if (verdict) console.log(`torchbridge: distributed: ${verdict[1]}`);
   try {
     copyAtomic(addonPath, cachedAddon);
     pruneAddonCache(path.dirname(path.dirname(cachedAddon)), 10);

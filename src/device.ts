@@ -63,7 +63,7 @@ const ready = new Set<string>();
  * libtorch version, CPU threads. Read fresh on every call.
  */
 export function backends(): Backends {
-  cached = addon.backends();
+  cached = { ...addon.backends(), distributed: addon.distributed.info() };
   return cached;
 }
 

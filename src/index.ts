@@ -20,6 +20,7 @@ export type { DType, RandomOptions, TensorOptions } from './tensor';
 export * as nn from './nn';
 export * as optim from './optim';
 export * as data from './data';
+export * as distributed from './distributed';
 export { autocast, autocastDtypes, GradScaler } from './amp';
 export type { AutocastDtype, GradScalerOptions, GradScalerState } from './amp';
 export { save, load, disposeValue } from './serialize';

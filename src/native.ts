@@ -143,6 +143,8 @@ export interface Backends {
   npuRoute: 'libtorch_npu' | 'wheel' | null;
   /** NPUs visible once 'npu' has been initialised (ASCEND_RT_VISIBLE_DEVICES applied); 0 before. */
   npuDeviceCount: number;
+  /** The distributed module: built or not and why, its backends, where gloo's headers came from. */
+  distributed: DistributedInfo;
   /** The libtorch version the addon was compiled against, e.g. '2.13.0'. */
   libtorch: string;
   /** Whether libtorch uses the C++11 std::string ABI (`_GLIBCXX_USE_CXX11_ABI`). */
@@ -151,6 +153,38 @@ export interface Backends {
   threads: number;
   /** libtorch's `at::get_parallel_info()` text: OpenMP, MKL and oneDNN threading. */
   parallelInfo: string;
+}
+
+/** What this build of the addon has for distributed work (binding/distributed.cc). */
+export interface DistributedInfo {
+  /** Whether the distributed module was built (gloo's headers were found and compiled). */
+  built: boolean;
+  /** The c10d backends built in: 'gloo' where built. */
+  backends: string[];
+  /** Why it was not built; null when it was. */
+  reason: string | null;
+  /** The folder gloo's headers came from at build time; null when none was used. */
+  glooHeaders: string | null;
+}
+
+/** A c10d TCPStore and backend (binding/distributed.cc); every collective resolves when done, in place. */
+export interface RawProcessGroup {
+  connect(config: { host: string; port: number; rank: number; size: number; timeoutMs: number; isServer: boolean;
+    useLibUV: boolean; prefix: string; groupName: string }): Promise<void>;
+  allReduce(t: RawTensor, op: string): Promise<void>;
+  broadcast(t: RawTensor, root: number): Promise<void>;
+  barrier(): Promise<void>;
+  rank(): number;
+  size(): number;
+  destroy(): void;
+}
+
+/** DistributedDataParallel's gradient averaging (binding/reducer.cc): hooks that start bucket all-reduces during backward. */
+export interface RawReducer {
+  /** Starts the buckets backward did not, and resolves once every .grad holds the average over ranks. */
+  finish(): Promise<void>;
+  stats(): { buckets: number; startedInBackward: number };
+  destroy(): void;
 }
 
 export type Saveable = RawTensor | number | string | boolean | null | Saveable[] | { [key: string]: Saveable };
@@ -170,7 +204,7 @@ export interface Addon {
     mean: number[], std: number[], padding: number): RawTensor;
   save(path: string, value: Saveable): Promise<void>;
   load(path: string): Promise<Saveable>;
-  backends(): Backends;
+  backends(): Omit<Backends, 'distributed'>;
   initDevice(device: string): void;
   synchronize(device: string): void;
   cudaMemory(): { allocated?: number; reserved?: number; peak?: number };
@@ -189,6 +223,12 @@ export interface Addon {
   setGradEnabled(flag: boolean): void;
   isGradEnabled(): boolean;
   routeCounts(): RouteCounts;
+  /** ProcessGroup only where the distributed module was built. */
+  distributed: {
+    info(): DistributedInfo;
+    ProcessGroup?: new () => RawProcessGroup;
+    Reducer?: new (pg: RawProcessGroup, params: RawTensor[], firstBucketBytes: number, bucketBytes: number) => RawReducer;
+  };
 }
 
 // TORCHBRIDGE_ADDON names another build of the addon (e.g. an npu build made with

@@ -8,5 +8,7 @@ export * from './layers';
 export { Module, Parameter } from './module';
 export type { LoadResult } from './module';
 export type { ForwardPlan, PlanOp, PlanStep } from './plan';
+export { DistributedDataParallel } from '../distributed/ddp';
+export type { DistributedDataParallelOptions, GradientSyncStats } from '../distributed/ddp';
 export * as functional from './functional';
 export * as init from './init';
