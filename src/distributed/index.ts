@@ -2,7 +2,7 @@
  * Training on several processes and machines on c10d, PyTorch's own distributed engine, as
  * `torch.distributed`: {@link initProcessGroup} (defaults from torchrun's environment variables),
  * collectives ({@link allReduce}, {@link broadcast}, {@link barrier}) and
- * {@link DistributedDataParallel}. Gloo (CPU tensors) is built where gloo's headers were found at
+ * {@link DistributedDataParallel}, and {@link launch} to start a job's local ranks. Gloo (CPU tensors) is built where gloo's headers were found at
  * build time; see {@link info}. Python ranks (`torch.distributed.init_process_group`) can join the
  * same group.
  *
@@ -15,3 +15,5 @@ export {
 export type { Backend, DistributedInfo, InitProcessGroupOptions, ReduceOp } from './group';
 export { DistributedDataParallel } from './ddp';
 export type { DistributedDataParallelOptions, GradientSyncStats } from './ddp';
+export { freePort, launch } from './launch';
+export type { LaunchOptions, RankExit } from './launch';
