@@ -1,12 +1,14 @@
 /**
- * Data, as `torchvision.datasets`, `torchvision.transforms` and `torch.utils.data`: the CIFAR-10
- * dataset and its download, per-image transforms, and the DataLoader with batched augmentation on
- * the device.
+ * Data, as `torchvision.datasets`, `torchvision.transforms` and `torch.utils.data`: the Dataset
+ * interface, the CIFAR-10 dataset and its download, ImageFolder (your own images), subsets and
+ * random splits, per-image transforms, and the DataLoader with batched augmentation on the device.
  *
  * @module
  */
 export { CIFAR10 } from './cifar10';
-export type { CIFAR10Options, Sample } from './cifar10';
+export type { CIFAR10Options } from './cifar10';
+export { channelStats, randomSplit, StoredImageDataset, Subset } from './dataset';
+export type { Dataset, ImageStore, Sample, StoreRows, StoredParts } from './dataset';
 export { CIFAR10_MEAN, CIFAR10_STD, DataLoader } from './dataloader';
 export type { AugmentOptions, Batch, DataLoaderOptions } from './dataloader';
 export { downloadCIFAR10, safeExtract } from './download';
