@@ -256,13 +256,21 @@ export function randomSplit(dataset: Dataset, lengths: number[], generator: Gene
   return out;
 }
 
+/** Per-channel statistics of a dataset's images, as {@link channelStats} returns them. */
+export interface ChannelStats {
+  /** Mean of each channel, in [0, 1]. */
+  mean: number[];
+  /** Standard deviation of each channel. */
+  std: number[];
+}
+
 /**
  * Per-channel mean and standard deviation of a dataset's images, scaled to [0, 1] as ToTensor
  * does: the values to normalise it with. The std is the population std over all pixels of all
  * images (N x H x W values per channel; with so many, dividing by the count or the count minus 1
  * makes no visible difference).
  */
-export function channelStats(dataset: Dataset): { mean: number[]; std: number[] } {
+export function channelStats(dataset: Dataset): ChannelStats {
   checkDataset(dataset);
   if (dataset.length === 0) throw new RangeError('channelStats needs a dataset with at least one image');
   let sums: number[] = [];

@@ -31,6 +31,14 @@ export interface ImageFolderOptions {
   transform?: TransformLike;
 }
 
+/** One image of an {@link ImageFolder}, as torchvision's `samples` entries. */
+export interface FolderSample {
+  /** Absolute path of the file. */
+  path: string;
+  /** Its class index. */
+  label: number;
+}
+
 /** An image left out by `skipBad`, and why. */
 export interface SkippedImage {
   /** Absolute path of the file. */
@@ -137,7 +145,7 @@ export class ImageFolder extends StoredImageDataset {
   /** Class name to label, as torchvision's `class_to_idx`. */
   readonly classToIdx: Readonly<Record<string, number>>;
   /** Each image's absolute path and label, in dataset order, as torchvision's `samples`. */
-  readonly samples: readonly { path: string; label: number }[];
+  readonly samples: readonly FolderSample[];
   /** Images left out with `skipBad`, and why; empty otherwise. */
   readonly skipped: readonly SkippedImage[];
   /** Files decoded by this load (the others came from the cache). */
@@ -146,7 +154,7 @@ export class ImageFolder extends StoredImageDataset {
   readonly cacheFolder: string;
 
   private constructor(o: {
-    root: string; imageSize: number; classes: string[]; images: Uint8Array; labels: Int32Array; samples: { path: string; label: number }[];
+    root: string; imageSize: number; classes: string[]; images: Uint8Array; labels: Int32Array; samples: FolderSample[];
     skipped: SkippedImage[]; decoded: number; cacheFolder: string; transform?: TransformLike;
   }) {
     super({ classes: o.classes, images: o.images, labels: o.labels, imageShape: [3, o.imageSize, o.imageSize], transform: o.transform });

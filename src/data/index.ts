@@ -8,14 +8,14 @@
 export { CIFAR10 } from './cifar10';
 export type { CIFAR10Options } from './cifar10';
 export { channelStats, randomSplit, StoredImageDataset, Subset } from './dataset';
-export type { Dataset, ImageStore, Sample, StoreRows, StoredParts } from './dataset';
+export type { ChannelStats, Dataset, ImageStore, Sample, StoreRows, StoredParts } from './dataset';
 export { CIFAR10_MEAN, CIFAR10_STD, DataLoader } from './dataloader';
 export type { AugmentOptions, Batch, DataLoaderOptions } from './dataloader';
 export { downloadCIFAR10, safeExtract } from './download';
 export type { DownloadOptions } from './download';
 export { ARCHIVE_NAME, BASE_FOLDER, CIFAR10_CLASSES, DEFAULT_MD5, DEFAULT_URL, IMAGE_BYTES, RECORD_BYTES } from './layout';
 export { ImageFolder } from './image_folder';
-export type { ImageFolderOptions, SkippedImage } from './image_folder';
+export type { FolderSample, ImageFolderOptions, SkippedImage } from './image_folder';
 export { Generator } from './random';
 export { checkImage, Compose, Normalize, RandomCrop, RandomHorizontalFlip, ToTensor } from './transforms';
 export type { Image, RandomCropOptions, RandomFlipOptions, Transform, TransformLike } from './transforms';

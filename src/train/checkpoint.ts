@@ -184,7 +184,7 @@ async function readWeights(file: string, format: WeightsFormat): Promise<ReadWei
 }
 
 /**
- * What a weights file (any that {@link loadWeights} reads) records the model was trained on, or
+ * What a weights file (any that `loadWeights` reads) records the model was trained on, or
  * null when it records nothing (the reference's plain state dicts: CIFAR-10).
  */
 export async function readTrainedOn(file: string, format: WeightsFormat = file.endsWith('.safetensors') ? 'safetensors' : 'pt'): Promise<TrainedOn | null> {
