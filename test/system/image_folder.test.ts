@@ -4,6 +4,17 @@
 // it, one epoch trains, the file is listed as skipped, and the validation
 // accuracy is above chance. `test` and `predict` then use the weights' record
 // (classes, normalisation, split) without being told.
+//
+// The accuracy bar, and what it rests on: one epoch here is 26 SGD steps (810
+// images, batch 32) of the reference recipe from PyTorch's default init, which
+// starts on a plateau (see learning.test.ts). Validation accuracy over 90 images
+// after that epoch, by --seed, on this 2-core machine (--threads 2): seed 0
+// 52.22%, 1 65.56%, 2 47.78%, 3 28.89%, 4 54.44%; chance is about 33%. So the
+// run learns for most seeds but not all (seed 3 is still on the plateau), and the
+// test pins seed 0 with a bar of 42%. Tried and no steadier: batch 8 (seed 3:
+// 38.89%), lr 0.3 (seeds 3, 2: 46.67%, 32.22%), 500 images a class (seeds 3, 2:
+// 64.00%, 32.00%), and --schedule-epochs 2 (seeds 3, 2: 54.44%, 38.89%; with 500
+// a class, seeds 2, 0: 36.67%, 31.33%).
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -49,7 +60,7 @@ test('train --dataset imagefolder: the corrupt file named, then skipped; one epo
   t.truthy(m, tr.stdout);
   const accuracy = Number(m![1]);
   t.log(`validation accuracy ${accuracy}% (chance: about 33%)`);
-  t.true(accuracy > 45, `accuracy ${accuracy}% is above chance`);
+  t.true(accuracy > 42, `accuracy ${accuracy}% is above chance`);
 
   // The weights carry the classes, normalisation, size and split.
   const saved = (await load(weights)) as Record<string, Value>;
