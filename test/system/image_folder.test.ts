@@ -95,3 +95,24 @@ test('train --dataset imagefolder: the corrupt file named, then skipped; one epo
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('--image-size 64 trains torchvision\'s AlexNet; safetensors weights carry the record to test and predict', async (t) => {
+  const dir = tempDir();
+  const env = { ...process.env, TORCHBRIDGE_CACHE: path.join(dir, 'cache') };
+  const cli64 = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 600_000, env });
+  const root = path.join(dir, 'images');
+  const written = await writeImageFolder(root, CLASSES, 12);
+  const weights = path.join(dir, 'tv.safetensors');
+  const common = ['--dataset', 'imagefolder', '--data', root, '--image-size', '64', '--threads', '2'];
+  const tr = cli64(['train', ...common, '--epochs', '1', '--limit-train', '16', '--limit-test', '6', '--batch-size', '8', '--checkpoint', weights]);
+  t.is(tr.status, 0, tr.stderr);
+  t.regex(tr.stdout, /36 images in 3 classes \(33 training, 3 validation\), 64x64/);
+  const te = cli64(['test', ...common.filter((a) => a !== '--image-size' && a !== '64'), '--checkpoint', weights]);
+  t.is(te.status, 0, te.stderr);
+  t.regex(te.stdout, /64x64/, 'the size comes from the weights\' record');
+  t.regex(te.stdout, /Test accuracy for AlexNet: \d+\.\d\d% \(\d\/3\)/);
+  const pr = cli64(['predict', '--json', '--checkpoint', weights, written.frog[0]]);
+  t.is(pr.status, 0, pr.stderr);
+  t.deepEqual(JSON.parse(pr.stdout).predictions.map((p: { label: string }) => p.label).sort(), [...CLASSES].sort());
+  fs.rmSync(dir, { recursive: true, force: true });
+});
