@@ -1,25 +1,26 @@
-// Classifier: trained CIFAR-10 AlexNet weights that label images.
+// Classifier: trained AlexNet weights that label images.
 //
-// Images (PNG, JPEG, WebP) are decoded with sharp, which is loaded on first use so
-// that programs which never decode an image never load libvips. They are scaled to
-// the model's 32x32 input and normalised by the same native call the DataLoader
-// makes for a test batch, so a lossless picture of a CIFAR-10 test image gets the
-// logits `torchbridge test` computes for it.
+// Images (PNG, JPEG, WebP) are decoded with sharp by the decoder ImageFolder uses
+// (data/decode.ts). They are scaled to the model's input size and normalised by
+// the same native call the DataLoader makes for a test batch, so a lossless picture
+// of a CIFAR-10 test image gets the logits `torchbridge test` computes for it.
+// Classes, normalisation, input size and model layout come from what the weights
+// file records (see train/trained_on.ts); files without a record are CIFAR-10's.
 import * as fs from 'node:fs';
-import { CIFAR10_MEAN, CIFAR10_STD } from './data/dataloader';
-import { CIFAR10_CLASSES } from './data/layout';
+import { decodeSquare, DecodeFailure, EXPECTED_FORMATS, oneLine } from './data/decode';
 import { checkDevice } from './device';
-import { AlexNetModel } from './models/alexnet';
 import { addon } from './native';
+import { Module } from './nn/module';
 import { tensor, Tensor, tidy } from './tensor';
-import { loadWeights } from './train/checkpoint';
+import { loadWeights, readTrainedOn } from './train/checkpoint';
+import { buildModel, CIFAR10_TRAINED_ON, TrainedOn } from './train/trained_on';
 import * as v from './validate';
 
 /** One class of a prediction. */
 export interface Prediction {
   /** The class name, e.g. 'cat'. */
   label: string;
-  /** The class index: CIFAR-10's label, 0 to 9. */
+  /** The class index: the model's output, e.g. CIFAR-10's label 0 to 9. */
   index: number;
   /** The softmax probability of the class, 0 to 1. */
   probability: number;
@@ -36,7 +37,7 @@ export interface ClassifierOptions {
 
 /** Options of Classifier.predict(). */
 export interface PredictOptions {
-  /** How many classes to return, best first: 1 to 10 (default 5). */
+  /** How many classes to return, best first: 1 to the number of classes (default 5, or all when fewer). */
   topk?: number;
 }
 
@@ -59,24 +60,8 @@ export class ImageError extends Error {
   }
 }
 
-const SIZE = 32;
-const FORMATS = ['png', 'jpeg', 'webp'];
-const EXPECTED = 'expected a PNG, JPEG or WebP image';
 const DEFAULT_TOPK = 5;
 const DEFAULT_BATCH = 64;
-
-type Sharp = typeof import('sharp').default;
-let sharpModule: Sharp | undefined;
-function sharp(): Sharp {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return (sharpModule ??= require('sharp') as Sharp);
-}
-
-/** libvips' messages can span lines and repeat them; one line of each is enough. */
-function oneLine(e: unknown): string {
-  const lines = String((e as Error)?.message ?? e).split('\n').map((l) => l.trim()).filter(Boolean);
-  return [...new Set(lines)].join('; ');
-}
 
 /** How an image is named in errors: its path, or which Buffer it is. */
 function describeImage(image: ImageInput, name: string | null): { id: string; phrase: string } {
@@ -92,8 +77,8 @@ function checkInput(image: unknown, name: string): ImageInput {
   throw v.invalid('file path or Buffer', name, image);
 }
 
-/** Reads and decodes one image to 32x32 RGB, interleaved (HWC) bytes. */
-async function decode(image: ImageInput, name: string | null): Promise<Uint8Array> {
+/** Reads and decodes one image to size x size RGB, CHW bytes. */
+async function decode(image: ImageInput, name: string | null, size: number): Promise<Uint8Array> {
   const { id, phrase } = describeImage(image, name);
   let bytes: Uint8Array;
   if (typeof image === 'string') {
@@ -105,32 +90,18 @@ async function decode(image: ImageInput, name: string | null): Promise<Uint8Arra
   } else {
     bytes = image;
   }
-  let format: string | undefined;
   try {
-    format = (await sharp()(bytes).metadata()).format;
+    return await decodeSquare(bytes, size);
   } catch (e) {
-    throw new ImageError(`Cannot decode ${phrase}: ${oneLine(e)}; ${EXPECTED}`, id);
-  }
-  // sharp reads more (SVG, TIFF, GIF, ...); keep to the formats promised, a smaller surface for a service.
-  if (format === undefined || !FORMATS.includes(format)) {
-    throw new ImageError(`Cannot decode ${phrase}: it is ${format ? `a ${format.toUpperCase()} image` : 'in an unknown format'}; ${EXPECTED}`, id);
-  }
-  try {
-    // Upright as the camera meant it, alpha dropped, sRGB, and scaled to cover 32x32
-    // (the centre kept when the aspect ratio differs). A 32x32 image passes through unchanged.
-    const { data, info } = await sharp()(bytes).autoOrient().removeAlpha().toColourspace('srgb')
-      .resize(SIZE, SIZE, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3 || info.width !== SIZE || info.height !== SIZE || data.length !== 3 * SIZE * SIZE) {
-      throw new Error(`decoded to ${info.width}x${info.height} with ${info.channels} channels, not 32x32 RGB`);
-    }
-    return data;
-  } catch (e) {
-    throw new ImageError(`Cannot decode ${phrase}: ${oneLine(e)}; ${EXPECTED}`, id);
+    if (!(e instanceof DecodeFailure)) throw e;
+    throw new ImageError(`Cannot decode ${phrase}: ${e.message}; ${EXPECTED_FORMATS}`, id);
   }
 }
 
 /**
- * Trained CIFAR-10 AlexNet weights, ready to label images.
+ * Trained AlexNet weights, ready to label images: the reference's CIFAR-10 model, or one that
+ * `torchbridge train --dataset imagefolder` trained (its classes, normalisation, input size and
+ * model layout are read from the weights file).
  *
  * ```ts
  * const clf = await Classifier.load('alexnet.pt', { device: 'cpu' });
@@ -143,31 +114,36 @@ export class Classifier {
   readonly file: string;
   /** The device the model runs on. */
   readonly device: string;
-  /** Class names by index. */
-  readonly classes: readonly string[] = CIFAR10_CLASSES;
-  /** The model's input: 3 x 32 x 32. Larger and smaller images are scaled to cover it. */
-  readonly inputSize: readonly [number, number, number] = [3, SIZE, SIZE];
-  /** Per-channel mean the inputs are normalised with: training's (CIFAR10_MEAN). */
-  readonly mean: readonly number[] = CIFAR10_MEAN;
-  /** Per-channel std the inputs are normalised with: training's (CIFAR10_STD). */
-  readonly std: readonly number[] = CIFAR10_STD;
-  private model: AlexNetModel | null;
+  /** Class names by index: the file's record, else CIFAR-10's. */
+  readonly classes: readonly string[];
+  /** The model's input, 3 x size x size (32 for CIFAR-10). Larger and smaller images are scaled to cover it. */
+  readonly inputSize: readonly [number, number, number];
+  /** Per-channel mean the inputs are normalised with: training's (CIFAR10_MEAN for CIFAR-10). */
+  readonly mean: readonly number[];
+  /** Per-channel std the inputs are normalised with: training's (CIFAR10_STD for CIFAR-10). */
+  readonly std: readonly number[];
+  private model: Module | null;
   // Calls in progress, and the model of a dispose() that came during one: freed when the last ends.
   private running = 0;
-  private disposeWhenIdle: AlexNetModel | null = null;
+  private disposeWhenIdle: Module | null = null;
 
-  private constructor(model: AlexNetModel, file: string, device: string) {
+  private constructor(model: Module, file: string, device: string, trainedOn: TrainedOn) {
     this.model = model;
     this.file = file;
     this.device = device;
+    this.classes = Object.freeze(trainedOn.classes.slice());
+    this.inputSize = Object.freeze([3, trainedOn.imageSize, trainedOn.imageSize]) as [number, number, number];
+    this.mean = Object.freeze(trainedOn.mean.slice());
+    this.std = Object.freeze(trainedOn.std.slice());
   }
 
   /**
-   * Loads weights for the reference CIFAR-10 AlexNet: a state dict (as `torchbridge
-   * train --checkpoint` or Python's torch.save(model.state_dict()) writes), a
-   * training checkpoint from --checkpoint-dir, or a file whose name ends in
-   * .safetensors. A file for another model is refused with an Error naming the
-   * file and the tensors that do not fit.
+   * Loads weights: a state dict (as `torchbridge train --checkpoint` or Python's
+   * torch.save(model.state_dict()) writes), a training checkpoint from --checkpoint-dir,
+   * or a file whose name ends in .safetensors. The model, classes, normalisation and
+   * input size are what the file records (`torchbridge train --dataset imagefolder`
+   * records them); a file without a record holds the reference CIFAR-10 AlexNet. A file
+   * for another model is refused with an Error naming the file and the tensors that do not fit.
    */
   static async load(file: string, options: ClassifierOptions = {}): Promise<Classifier> {
     v.string(file, 'file');
@@ -175,10 +151,11 @@ export class Classifier {
     const device = o.device === undefined ? 'cpu' : checkDevice(o.device, 'device');
     // The new model draws initial weights from the global generator; restore its
     // state so that loading weights does not change a seeded program's random numbers.
+    const trainedOn = (await readTrainedOn(file)) ?? CIFAR10_TRAINED_ON;
     const rng = addon.getRngState();
-    let model: AlexNetModel;
+    let model: Module;
     try {
-      model = new AlexNetModel();
+      model = buildModel(trainedOn.model, trainedOn.classes.length);
     } finally {
       addon.setRngState(rng);
       rng.dispose();
@@ -190,7 +167,7 @@ export class Classifier {
       model.dispose();
       throw e;
     }
-    return new Classifier(model, file, device);
+    return new Classifier(model, file, device, trainedOn);
   }
 
   /** True once dispose() has been called. */
@@ -242,7 +219,7 @@ export class Classifier {
   }
 
   private topk(value: unknown): number {
-    return value === undefined ? DEFAULT_TOPK : v.integer(value, 'topk', 1, this.classes.length);
+    return value === undefined ? Math.min(DEFAULT_TOPK, this.classes.length) : v.integer(value, 'topk', 1, this.classes.length);
   }
 
   private batchArgs(images: unknown, options: unknown): { topk: number; batchSize: number } {
@@ -252,7 +229,7 @@ export class Classifier {
     return { topk: this.topk(o.topk), batchSize: o.batchSize === undefined ? DEFAULT_BATCH : v.integer(o.batchSize, 'batchSize', 1) };
   }
 
-  private alive(): AlexNetModel {
+  private alive(): Module {
     if (this.model === null) throw new Error(`The Classifier of ${this.file} has been disposed; load another to predict`);
     return this.model;
   }
@@ -266,7 +243,7 @@ export class Classifier {
       const out: (Prediction[] | ImageError)[] = [];
       for (let start = 0; start < images.length; start += batchSize) {
         const chunk = images.slice(start, start + batchSize);
-        const decoded = await Promise.allSettled(chunk.map((image, i) => decode(image, named ? `images[${start + i}]` : null)));
+        const decoded = await Promise.allSettled(chunk.map((image, i) => decode(image, named ? `images[${start + i}]` : null, this.inputSize[1])));
         const good: Uint8Array[] = [];
         for (const d of decoded) {
           if (d.status === 'fulfilled') good.push(d.value);
@@ -286,19 +263,16 @@ export class Classifier {
     }
   }
 
-  /** The ranked classes of decoded 32x32 HWC RGB images. */
-  private async classify(model: AlexNetModel, images: Uint8Array[], topk: number): Promise<Prediction[][]> {
+  /** The ranked classes of decoded CHW RGB images of the input size. */
+  private async classify(model: Module, images: Uint8Array[], topk: number): Promise<Prediction[][]> {
     const n = images.length;
-    const plane = SIZE * SIZE;
-    // HWC (sharp) to CHW (the dataset's layout).
-    const chw = new Uint8Array(n * 3 * plane);
-    images.forEach((hwc, i) => {
-      for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) chw[i * 3 * plane + c * plane + p] = hwc[p * 3 + c];
-    });
+    const [, size] = this.inputSize;
+    const chw = new Uint8Array(n * 3 * size * size);
+    images.forEach((img, i) => chw.set(img, i * 3 * size * size));
     // The test DataLoader's own call: no crop, no flip, scale by 1/255, normalise.
     const none = new Int32Array(n);
     const x = tidy(() => {
-      const bytes = tensor(chw, [n, 3, SIZE, SIZE], { device: this.device });
+      const bytes = tensor(chw, [n, 3, size, size], { device: this.device });
       return new Tensor(addon.augmentBatch(bytes.raw, Int32Array.from({ length: n }, (_, i) => i), none, none, none,
         this.mean.slice(), this.std.slice(), 0));
     });
@@ -326,7 +300,7 @@ export class Classifier {
   }
 
   /** The model's logits for a normalised batch: the one place the model runs, on a native worker thread. */
-  private async forward(model: AlexNetModel, x: Tensor): Promise<Tensor> {
+  private async forward(model: Module, x: Tensor): Promise<Tensor> {
     return model.forwardAsync(x);
   }
 }

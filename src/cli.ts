@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-// torchbridge CLI: `train` runs the reference recipe, `test` evaluates saved weights,
-// `predict` labels image files with them.
+// torchbridge CLI: `train` runs the reference recipe (on CIFAR-10 or an image folder),
+// `test` evaluates saved weights, `predict` labels image files with them.
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Classifier, ImageError, Prediction } from './classifier';
-import { CIFAR10_CLASSES } from './data/layout';
 import { parseDevice } from './device';
 import { ConsoleReporter, defaultConfig, resolveConfig, RunConfig, runTest, Trainer } from './train';
 import { ArgumentError, integer } from './validate';
@@ -14,13 +13,18 @@ const PREDICT_BATCH = 64;
 const HELP = `Usage: torchbridge <command> [options]
 
 Commands:
-  train                   Train AlexNet on CIFAR-10 with the reference recipe
-  test                    Evaluate saved weights on the CIFAR-10 test split
-  predict <image...>      Label PNG, JPEG or WebP images with saved weights (scaled to 32x32)
+  train                   Train AlexNet on CIFAR-10 (or your images) with the reference recipe
+  test                    Evaluate saved weights on the CIFAR-10 test split (or the image folder's validation split)
+  predict <image...>      Label PNG, JPEG or WebP images with saved weights (scaled to the model's input size)
 
 Options:
+  --dataset <d>           cifar10 (default) or imagefolder: --data holds one folder of images per class
   --data <dir>            Folder holding cifar-10-batches-bin/ (default: ${defaultConfig.data});
-                          downloaded there when missing
+                          downloaded there when missing. With --dataset imagefolder: the image folder
+  --image-size <n>        imagefolder: square image size (default: 32: the reference AlexNet; 63 and up:
+                          torchvision's AlexNet). Shorter side scaled to n, centre cropped
+  --val-split <x>         imagefolder: fraction held out to validate on, a split seeded by --seed (default: 0.1)
+  --skip-bad              imagefolder: leave out (and list) images that cannot be decoded instead of failing
   --no-download           Fail instead of downloading missing data
   --epochs <n>            Epochs to train (default: ${defaultConfig.epochs})
   --batch-size <n>        Training batch size (default: ${defaultConfig.batchSize}); for test, the test batch (default: ${defaultConfig.testBatchSize});
@@ -52,7 +56,7 @@ Options:
                           also writes model-<epoch>.safetensors beside its .pt checkpoint
   --predictions <file>    test: also write each image's predicted class, one JSON object per line
                           ({"index","prediction","label","target"})
-  --topk <n>              predict: classes to show per image, best first (default: 5, at most 10)
+  --topk <n>              predict: classes to show per image, best first (default: 5, at most the number of classes)
   --json                  predict: one JSON object per image and line:
                           {"file","predictions":[{"label","index","probability"}]}
   -h, --help              Show this help
@@ -64,10 +68,15 @@ is reported on stderr (naming the file), the others still print, and the exit co
 Examples:
   torchbridge train --data ../shared/datasets/cifar10-dev --epochs 5 --checkpoint alexnet.pt
   torchbridge test --data ../shared/datasets/cifar10-dev --checkpoint alexnet.pt
+  torchbridge train --dataset imagefolder --data photos --image-size 32 --val-split 0.1 --skip-bad --checkpoint mine.pt
   torchbridge predict cat.png dog.jpg --checkpoint alexnet.pt --topk 3`;
 
 const options = {
+  dataset: { type: 'string' },
   data: { type: 'string' },
+  'image-size': { type: 'string' },
+  'val-split': { type: 'string' },
+  'skip-bad': { type: 'boolean' },
   'no-download': { type: 'boolean' },
   epochs: { type: 'string' },
   'batch-size': { type: 'string' },
@@ -109,9 +118,9 @@ const flagOf: Partial<Record<keyof RunConfig, string>> = {
   seed: 'seed', lr: 'lr', scheduleEpochs: 'schedule-epochs', checkpoint: 'checkpoint', predictions: 'predictions', checkpointDir: 'checkpoint-dir',
   checkpointEvery: 'checkpoint-every', logEvery: 'log-every', resume: 'resume', trainLimit: 'limit-train', testLimit: 'limit-test',
   threads: 'threads', cpuLinear: 'cpu-linear', channelsLast: 'channels-last', autocast: 'bf16',
-  tensorboard: 'tensorboard', format: 'format',
+  tensorboard: 'tensorboard', format: 'format', dataset: 'dataset', imageSize: 'image-size', valSplit: 'val-split', skipBad: 'skip-bad',
 };
-const numeric: (keyof RunConfig)[] = ['epochs', 'batchSize', 'testBatchSize', 'seed', 'lr', 'scheduleEpochs', 'checkpointEvery', 'logEvery', 'trainLimit', 'testLimit', 'threads'];
+const numeric: (keyof RunConfig)[] = ['imageSize', 'valSplit', 'epochs', 'batchSize', 'testBatchSize', 'seed', 'lr', 'scheduleEpochs', 'checkpointEvery', 'logEvery', 'trainLimit', 'testLimit', 'threads'];
 
 /** A number when the text is one, else the text itself (for resolveConfig to refuse by name). */
 function toNumber(text: string): number | string {
@@ -123,6 +132,7 @@ function toNumber(text: string): number | string {
 export interface PredictArgs {
   images: string[];
   checkpoint: string;
+  /** 0: the default (5, or all classes when fewer). */
   topk: number;
   json: boolean;
   device: string;
@@ -162,7 +172,7 @@ export function parse(argv: string[]): { command: string | null; config: RunConf
     channelsLast: o['channels-last'], autocast: o.bf16 ? 'bfloat16' : o.fp16 ? 'float16' : undefined,
     // '' stays '' for resolveConfig to refuse: path.resolve would make it the current folder.
     tensorboard: o.tensorboard === undefined || o.tensorboard === '' ? o.tensorboard : path.resolve(o.tensorboard),
-    format: o.format,
+    format: o.format, dataset: o.dataset, imageSize: o['image-size'], valSplit: o['val-split'], skipBad: o['skip-bad'],
   };
   const raw: Partial<Record<keyof RunConfig, unknown>> = {};
   const config: Record<string, unknown> = {};
@@ -207,7 +217,8 @@ function parsePredict(o: PredictValues, images: string[]): PredictArgs {
   return {
     images,
     checkpoint: path.resolve(o.checkpoint as string),
-    topk: check('--topk', o.topk as string | undefined, (x) => (x === undefined ? 5 : integer(x, '--topk', 1, CIFAR10_CLASSES.length))),
+    // At most the number of classes: checked once the weights say how many.
+    topk: check('--topk', o.topk as string | undefined, (x) => (x === undefined ? 0 : integer(x, '--topk', 1))),
     json: o.json === true,
     device,
     batchSize: check('--batch-size', o['batch-size'] as string | undefined, (x) => (x === undefined ? PREDICT_BATCH : integer(x, '--batch-size', 1))),
@@ -215,9 +226,9 @@ function parsePredict(o: PredictValues, images: string[]): PredictArgs {
 }
 
 /** `label  probability%` lines under the file name, or one JSON line per image. */
-function formatPredictions(file: string, predictions: Prediction[], json: boolean): string {
+function formatPredictions(file: string, predictions: Prediction[], json: boolean, classes: readonly string[]): string {
   if (json) return `${JSON.stringify({ file, predictions })}\n`;
-  const width = Math.max(...CIFAR10_CLASSES.map((c) => c.length));
+  const width = Math.max(...classes.map((c) => c.length));
   return `${file}\n${predictions.map((p) => `  ${p.label.padEnd(width)}  ${(100 * p.probability).toFixed(2).padStart(6)}%\n`).join('')}`;
 }
 
@@ -226,15 +237,21 @@ async function runPredict(a: PredictArgs): Promise<number> {
   const clf = await Classifier.load(a.checkpoint, { device: a.device });
   let failed = 0;
   try {
+    if (a.topk > clf.classes.length) {
+      process.stderr.write(`torchbridge: Expected integer between 1 and ${clf.classes.length} for --topk but received '${a.topk}': ` +
+        `${a.checkpoint} has ${clf.classes.length} classes\nRun 'torchbridge --help' for usage.\n`);
+      return 2;
+    }
+    const topk = a.topk === 0 ? Math.min(5, clf.classes.length) : a.topk;
     for (let start = 0; start < a.images.length; start += a.batchSize) {
       const files = a.images.slice(start, start + a.batchSize);
-      const results = await clf.predictSettled(files, { topk: a.topk, batchSize: a.batchSize });
+      const results = await clf.predictSettled(files, { topk, batchSize: a.batchSize });
       results.forEach((r, i) => {
         if (r instanceof ImageError) {
           failed += 1;
           process.stderr.write(`torchbridge: ${r.message}\n`);
         } else {
-          process.stdout.write(formatPredictions(files[i], r, a.json));
+          process.stdout.write(formatPredictions(files[i], r, a.json, clf.classes));
         }
       });
     }

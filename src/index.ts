@@ -26,6 +26,7 @@ export type { AutocastDtype, GradScalerOptions, GradScalerState } from './amp';
 export { save, load, disposeValue } from './serialize';
 export type { Value as SaveValue } from './serialize';
 export { AlexNetModel } from './models/alexnet';
+export type { AlexNetModelOptions } from './models/alexnet';
 export { PaperAlexNet, TorchvisionAlexNet } from './models/torchvision_alexnet';
 export type { AlexNetOptions } from './models/torchvision_alexnet';
 export { Classifier, ImageError } from './classifier';

@@ -6,15 +6,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { checkDevice } from '../device';
-import { keep, Tensor, tensor } from '../tensor';
 import * as v from '../validate';
 import { downloadCIFAR10, DownloadOptions } from './download';
 import {
   BASE_FOLDER, fileProblems, IMAGE_BYTES, META_FILE, NUM_CLASSES, placementHelp, RECORD_BYTES, sizeProblem, TEST_FILES, TRAIN_FILES,
 } from './layout';
-import { Generator } from './random';
-import { applyTransform, Image, TransformLike } from './transforms';
+import { StoredImageDataset } from './dataset';
+import { TransformLike } from './transforms';
 
 /** Options of {@link CIFAR10.create}, as torchvision's `CIFAR10(root, train, download, transform)`. */
 export interface CIFAR10Options {
@@ -38,14 +36,6 @@ export interface CIFAR10Options {
   log?: (line: string) => void;
 }
 
-/** One image and its label, as {@link CIFAR10.get} returns them. */
-export interface Sample {
-  /** 3072 uint8 CHW values, or the transformed image's data. */
-  image: Uint8Array | Float32Array;
-  /** Class index 0-9 (see {@link CIFAR10.classes}). */
-  label: number;
-}
-
 interface Loaded {
   root: string;
   train: boolean;
@@ -60,29 +50,23 @@ interface Loaded {
  * read from the official binary files (cifar-10-batches-bin/) and kept in memory as uint8 (40,000
  * images take 123 MB). Every file is checked before anything is returned. Feed it to a {@link DataLoader}.
  */
-export class CIFAR10 {
+export class CIFAR10 extends StoredImageDataset {
   /** The absolute folder that holds cifar-10-batches-bin/. */
   readonly root: string;
   /** Whether this is the training split (data_batch_1..5) or the test split (test_batch). */
   readonly train: boolean;
   /** Class names from batches.meta.txt, by label. */
-  readonly classes: string[];
+  declare readonly classes: string[];
   /** All images, [N, 3, 32, 32] CHW uint8. */
-  readonly images: Uint8Array;
+  declare readonly images: Uint8Array;
   /** One label (0-9) per image. */
-  readonly labels: Uint8Array;
-  /** The per-image transform applied by get(), and by a DataLoader without its own. */
-  transform: TransformLike | undefined;
-  private readonly tensors = new Map<string, Tensor>();
+  declare readonly labels: Uint8Array;
 
   /** @internal Use CIFAR10.create(), which reads and checks the files. */
   constructor(loaded: Loaded) {
+    super({ classes: loaded.classes, images: loaded.images, labels: loaded.labels, imageShape: [3, 32, 32], transform: loaded.transform });
     this.root = loaded.root;
     this.train = loaded.train;
-    this.classes = loaded.classes;
-    this.images = loaded.images;
-    this.labels = loaded.labels;
-    this.transform = loaded.transform;
   }
 
   /**
@@ -113,25 +97,6 @@ export class CIFAR10 {
     return CIFAR10.create(options);
   }
 
-  /** Number of images. */
-  get length(): number {
-    return this.labels.length;
-  }
-
-  /** Image i as an untransformed CHW uint8 image (a copy). */
-  image(i: number): Image {
-    v.integer(i, 'index', 0, this.length - 1);
-    return { data: this.images.slice(i * IMAGE_BYTES, (i + 1) * IMAGE_BYTES), channels: 3, height: 32, width: 32 };
-  }
-
-  /** Image i (a copy, transformed when a transform is set) and its label. */
-  get(i: number, generator?: Generator): Sample {
-    const img = this.image(i);
-    const label = this.labels[i];
-    if (!this.transform) return { image: img.data, label };
-    return { image: applyTransform(this.transform, img, generator).data, label };
-  }
-
   /** The first `count` images as a new dataset (copies, so this one can be freed). */
   subset(count: number): CIFAR10 {
     const n = Math.min(v.integer(count, 'count', 1), this.length);
@@ -139,26 +104,6 @@ export class CIFAR10 {
       root: this.root, train: this.train, classes: this.classes.slice(), transform: this.transform,
       images: this.images.slice(0, n * IMAGE_BYTES), labels: this.labels.slice(0, n),
     });
-  }
-
-  /**
-   * All images as one uint8 [N, 3, 32, 32] tensor on `device`, made once per device
-   * and owned by the dataset: don't dispose it, call dataset.dispose().
-   */
-  toTensor(device = 'cpu'): Tensor {
-    const key = checkDevice(device);
-    const cached = this.tensors.get(key);
-    if (cached && !cached.isDisposed) return cached;
-    // keep(): the cache must outlive any tidy() this first call happens in.
-    const t = keep(tensor(this.images, [this.length, 3, 32, 32], { device: key }));
-    this.tensors.set(key, t);
-    return t;
-  }
-
-  /** Frees the cached device tensors. */
-  dispose(): void {
-    for (const t of this.tensors.values()) t.dispose();
-    this.tensors.clear();
   }
 
   /** torchvision's summary text: number of datapoints, root and split. */

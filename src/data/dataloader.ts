@@ -1,7 +1,9 @@
-// Batches of CIFAR-10 as device tensors: inputs float32 [B, 3, 32, 32], targets int64 [B].
+// Batches of any Dataset as device tensors: inputs float32 [B, C, H, W], targets int64 [B].
 //
-// Fast path: the dataset lives on the device as one uint8 tensor, and one native
-// call (augmentBatch) gathers, pads, crops, flips, scales and normalises a batch.
+// Fast path: a dataset whose images are one uint8 store (CIFAR10, ImageFolder, their
+// subsets) lives on the device as one uint8 tensor, and one native call
+// (augmentBatch) gathers, pads, crops, flips, scales and normalises a batch. Other
+// datasets without a transform get the same call on a batch stacked from image(i).
 // The random choices are made here, from a seeded Generator, in exactly the order
 // Compose([RandomCrop(32, {padding}), RandomHorizontalFlip(), ToTensor(), Normalize()])
 // would draw them, so a batch can be replayed image by image (or in Python).
@@ -13,9 +15,9 @@ import { checkDevice } from '../device';
 import { addon } from '../native';
 import { Tensor, tensor } from '../tensor';
 import * as v from '../validate';
-import { CIFAR10 } from './cifar10';
+import { checkDataset, Dataset } from './dataset';
 import { Generator } from './random';
-import { applyTransform, TransformLike } from './transforms';
+import { applyTransform, Image, TransformLike } from './transforms';
 
 /** The per-channel mean and std the reference tutorial normalises CIFAR-10 with. */
 export const CIFAR10_MEAN: readonly number[] = Object.freeze([0.4914, 0.4822, 0.4465]);
@@ -23,11 +25,11 @@ export const CIFAR10_MEAN: readonly number[] = Object.freeze([0.4914, 0.4822, 0.
 export const CIFAR10_STD: readonly number[] = Object.freeze([0.2023, 0.1994, 0.201]);
 
 /**
- * The batched augmentation of {@link DataLoader}: RandomCrop(32, padding) and RandomHorizontalFlip,
+ * The batched augmentation of {@link DataLoader}: RandomCrop(size, padding) and RandomHorizontalFlip,
  * then ToTensor and Normalize, for a whole batch in one native call on the loader's device.
  */
 export interface AugmentOptions {
-  /** Zero padding before a random 32x32 crop; 0 (the default) means no crop. */
+  /** Zero padding before a random crop of the image's own size; 0 (the default) means no crop. */
   padding?: number;
   /** Random horizontal flip with probability 0.5. */
   flip?: boolean;
@@ -89,18 +91,19 @@ function checkChannels(x: unknown, name: string, nonZero: boolean): number[] {
 }
 
 /**
- * Batches of a {@link CIFAR10} dataset as device tensors, as `torch.utils.data.DataLoader`: iterate it
- * once per epoch with `for (const { inputs, targets } of loader)`.
+ * Batches of any {@link Dataset} (CIFAR10, ImageFolder, a Subset, your own) as device tensors, as
+ * `torch.utils.data.DataLoader`: iterate it once per epoch with `for (const { inputs, targets } of loader)`.
  *
- * Without a transform, the dataset is copied to the device once as uint8 and each batch is gathered,
- * augmented and normalised there in one native call; the random choices come from the loader's seeded
- * {@link Generator}, in the order the per-image transforms would draw them. With a transform (the
- * loader's or the dataset's), each image goes through it in JavaScript. Throws a TypeError for a bad
- * option, or for both augment and a transform.
+ * Without a transform, a dataset whose images are one uint8 store (`storeRows()`) is copied to the
+ * device once and each batch is gathered, augmented and normalised there in one native call; other
+ * datasets get the same call on a batch stacked from their uint8 images. The random choices come
+ * from the loader's seeded {@link Generator}, in the order the per-image transforms would draw
+ * them. With a transform (the loader's or the dataset's), each image goes through it in JavaScript.
+ * Throws a TypeError for a bad dataset or option, or for both augment and a transform.
  */
 export class DataLoader implements Iterable<Batch> {
   /** The dataset batches come from. */
-  readonly dataset: CIFAR10;
+  readonly dataset: Dataset;
   /** Images per batch. */
   readonly batchSize: number;
   /** Whether each epoch draws a new order. */
@@ -116,8 +119,8 @@ export class DataLoader implements Iterable<Batch> {
   private readonly augment: Augment;
   private readonly transform: TransformLike | undefined;
 
-  constructor(dataset: CIFAR10, options: DataLoaderOptions = {}) {
-    if (!(dataset instanceof CIFAR10)) throw v.invalid('CIFAR10 dataset', 'dataset', dataset);
+  constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
+    checkDataset(dataset);
     const o = v.options(options, 'options', ['batchSize', 'shuffle', 'dropLast', 'seed', 'device', 'augment', 'transform']);
     this.dataset = dataset;
     this.batchSize = o.batchSize === undefined ? 1 : v.integer(o.batchSize, 'batchSize', 1);
@@ -138,7 +141,7 @@ export class DataLoader implements Iterable<Batch> {
     }
     const a = v.options(o.augment, 'augment', ['padding', 'flip', 'mean', 'std']);
     this.augment = {
-      padding: a.padding === undefined ? 0 : v.integer(a.padding, 'augment.padding', 0, 32),
+      padding: a.padding === undefined ? 0 : v.integer(a.padding, 'augment.padding', 0, 4096),
       flip: a.flip === undefined ? false : v.boolean(a.flip, 'augment.flip'),
       mean: a.mean === undefined ? CIFAR10_MEAN.slice() : checkChannels(a.mean, 'augment.mean', false),
       std: a.std === undefined ? CIFAR10_STD.slice() : checkChannels(a.std, 'augment.std', true),
@@ -182,10 +185,21 @@ export class DataLoader implements Iterable<Batch> {
     try {
       if (this.transform) return { inputs: this.stackTransformed(indices, this.transform), targets, indices, choices: null };
       const choices = this.drawChoices(indices.length);
-      const images = this.dataset.toTensor(this.device);
       const { padding, mean, std } = this.augment;
-      const raw = addon.augmentBatch(images.raw, indices, choices.tops, choices.lefts, choices.flips, mean, std, padding);
-      return { inputs: new Tensor(raw), targets, indices, choices };
+      const view = this.dataset.storeRows?.() ?? null;
+      if (view) {
+        const rows = view.rows ? indices.map((i) => (view.rows as Int32Array)[i]) : indices;
+        const raw = addon.augmentBatch(view.store.toTensor(this.device).raw, rows, choices.tops, choices.lefts, choices.flips, mean, std, padding);
+        return { inputs: new Tensor(raw), targets, indices, choices };
+      }
+      const stacked = this.stackImages(indices);
+      try {
+        const all = Int32Array.from({ length: indices.length }, (_, i) => i);
+        const raw = addon.augmentBatch(stacked.raw, all, choices.tops, choices.lefts, choices.flips, mean, std, padding);
+        return { inputs: new Tensor(raw), targets, indices, choices };
+      } finally {
+        stacked.dispose();
+      }
     } catch (e) {
       targets.dispose();
       throw e;
@@ -213,15 +227,29 @@ export class DataLoader implements Iterable<Batch> {
 
   private targets(indices: Int32Array): Tensor {
     const out = new BigInt64Array(indices.length);
-    for (let i = 0; i < indices.length; i++) out[i] = BigInt(this.dataset.labels[indices[i]]);
+    for (let i = 0; i < indices.length; i++) out[i] = BigInt(this.dataset.label(indices[i]));
     return tensor(out, [indices.length], { device: this.device });
   }
 
+  /** The untransformed uint8 images of a batch, stacked into one [B, C, H, W] tensor on the loader's device. */
+  private stackImages(indices: Int32Array): Tensor {
+    return this.stack(indices, (img) => {
+      if (!(img.data instanceof Uint8Array)) {
+        throw new TypeError(`Without a transform, the DataLoader needs uint8 images, but the dataset's image(${img.index}) is float32; pass a transform`);
+      }
+      return img;
+    }, 'The dataset has images of different shapes');
+  }
+
   private stackTransformed(indices: Int32Array, transform: TransformLike): Tensor {
+    return this.stack(indices, (img) => applyTransform(transform, img, this.generator), 'The transform returned images of different shapes or types in one batch');
+  }
+
+  private stack(indices: Int32Array, make: (img: Image & { index: number }) => Image, differ: string): Tensor {
     let data: Uint8Array | Float32Array | null = null;
     let shape: [number, number, number] = [0, 0, 0];
     for (let i = 0; i < indices.length; i++) {
-      const img = applyTransform(transform, this.dataset.image(indices[i]), this.generator);
+      const img = make({ ...this.dataset.image(indices[i]), index: indices[i] });
       if (!img || !(img.data instanceof Float32Array || img.data instanceof Uint8Array)) {
         throw new TypeError('The transform must return an image {data: Float32Array | Uint8Array, channels, height, width}');
       }
@@ -232,7 +260,7 @@ export class DataLoader implements Iterable<Batch> {
       if (img.channels !== shape[0] || img.height !== shape[1] || img.width !== shape[2] || img.data.constructor !== data.constructor ||
         img.data.length !== shape[0] * shape[1] * shape[2]) {
         throw new TypeError(
-          `The transform returned images of different shapes or types in one batch ([${shape}] then [${img.channels},${img.height},${img.width}]); ` +
+          `${differ} ([${shape}] then [${img.channels},${img.height},${img.width}]); ` +
             'they cannot be stacked',
         );
       }

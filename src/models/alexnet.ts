@@ -6,11 +6,18 @@ import { Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '.
 import { Module } from '../nn/module';
 import type { ForwardPlan } from '../nn/plan';
 import { Tensor } from '../tensor';
+import * as v from '../validate';
+
+/** Options of {@link AlexNetModel}. */
+export interface AlexNetModelOptions {
+  /** Outputs of the last layer, fc3: the number of classes (10, CIFAR-10's). */
+  numClasses?: number;
+}
 
 /**
  * The reference tutorial's AlexNet for 32x32 CIFAR-10 images, layer for layer: five convolutions,
  * three max pools and three fully connected layers (67,004,746 parameters), mapping [N, 3, 32, 32]
- * inputs to [N, 10] logits. Field names, state-dict keys and `toString()` equal the Python model's,
+ * inputs to [N, 10] logits ([N, numClasses] with that option: only fc3 changes). Field names, state-dict keys and `toString()` equal the Python model's,
  * so checkpoints interchange, and after the same {@link manualSeed} the initial weights are equal.
  */
 export class AlexNetModel extends Module {
@@ -36,8 +43,15 @@ export class AlexNetModel extends Module {
   fc1 = new Sequential(new Linear(9216, 4608), new ReLU(true), new Dropout(0.5));
   /** Linear(4608, 4608) + ReLU + Dropout(0.5): -> 4608. */
   fc2 = new Sequential(new Linear(4608, 4608), new ReLU(true), new Dropout(0.5));
-  /** Linear(4608, 10): -> 10 class logits. */
-  fc3 = new Linear(4608, 10);
+  /** Linear(4608, numClasses): -> 10 class logits by default. */
+  fc3: Linear;
+
+  /** Throws a TypeError for a numClasses that is not a positive integer. */
+  constructor(options: AlexNetModelOptions = {}) {
+    super();
+    const o = v.options(options, 'AlexNetModel options', ['numClasses']);
+    this.fc3 = new Linear(4608, o.numClasses === undefined ? 10 : v.integer(o.numClasses, 'numClasses', 1));
+  }
 
   /** The fields above, in order, each on the previous one's output. */
   forward(x: Tensor): Tensor {

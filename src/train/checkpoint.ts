@@ -13,6 +13,7 @@ import { disposeValue, load, save, Value } from '../serialize';
 import { Tensor } from '../tensor';
 import type { WeightsFormat } from './config';
 import { Recipe } from './recipe';
+import { parseTrainedOn, TrainedOn, trainedOnValue } from './trained_on';
 
 /** The `format` tag of a training checkpoint; files without it are not resumed from. */
 export const CHECKPOINT_FORMAT = 'torchbridge-checkpoint-1';
@@ -49,7 +50,18 @@ export interface Checkpoint {
   config: Value;
   /** Finished epochs' reports. */
   history: Value[];
+  /** What the model is trained on (a {@link TrainedOn}); absent in older checkpoints, which are CIFAR-10's. */
+  data?: Value;
 }
+
+/**
+ * The `format` tag of a weights file that carries what the model was trained on: a dict
+ * `{format, model: state_dict, data: TrainedOn}` (Python: `torch.load(f)['model']`). Runs on
+ * CIFAR-10 save a plain state dict instead, as the reference does.
+ */
+export const WEIGHTS_FORMAT = 'torchbridge-weights-1';
+/** The safetensors metadata key that holds a {@link TrainedOn} as JSON. */
+export const TRAINED_ON_KEY = 'torchbridge.trained_on';
 
 const NAME = /^checkpoint-(\d+)-(\d+)\.pt$/;
 
@@ -106,11 +118,12 @@ export async function loadLatestCheckpoint(dir: string, warn: (msg: string) => v
   return null;
 }
 
-/** The state dict in a loaded weights file: a plain state dict, or a training checkpoint's model. */
-function weightsIn(loaded: Value, file: string): Record<string, Tensor> {
+/** The state dict in a loaded weights file (a plain state dict, or a weights file's or training checkpoint's model) and its record. */
+function weightsIn(loaded: Value, file: string): { weights: Record<string, Tensor>; trainedOn: TrainedOn | null } {
   const isDict = (x: unknown): x is Record<string, Value> =>
     x !== null && typeof x === 'object' && !Array.isArray(x) && !(x instanceof Tensor);
-  const weights = isDict(loaded) && loaded.format === CHECKPOINT_FORMAT && 'model' in loaded ? loaded.model : loaded;
+  const wrapped = isDict(loaded) && (loaded.format === CHECKPOINT_FORMAT || loaded.format === WEIGHTS_FORMAT) && 'model' in loaded;
+  const weights = wrapped ? loaded.model : loaded;
   if (!isDict(weights)) {
     const what = weights instanceof Tensor ? 'a single tensor' : Array.isArray(weights) ? 'a list' : `a ${weights === null ? 'null' : typeof weights}`;
     throw new Error(
@@ -118,7 +131,7 @@ function weightsIn(loaded: Value, file: string): Record<string, Tensor> {
         'and torch.save(model.state_dict()) write) or a training checkpoint from --checkpoint-dir',
     );
   }
-  return weights as Record<string, Tensor>;
+  return { weights: weights as Record<string, Tensor>, trainedOn: wrapped ? parseTrainedOn(loaded.data) : null };
 }
 
 /** "16 tensors (conv1.0.weight [64, 3, 4, 4] ... fc3.bias [10])": a model's state dict, in brief. */
@@ -133,23 +146,65 @@ function stateDictSummary(model: Module): string {
   }
 }
 
-/**
- * Loads a weights file into `model`: a plain state dict (what `torchbridge train
- * --checkpoint`, save(model.stateDict()) and Python's torch.save(model.state_dict())
- * write), a training checkpoint from --checkpoint-dir, or, with format 'safetensors'
- * (by default when the name ends in .safetensors), a safetensors file. Every error
- * names the file and says what was expected; on error the model is unchanged.
- */
-export async function loadWeights(model: Module, file: string,
-  format: WeightsFormat = file.endsWith('.safetensors') ? 'safetensors' : 'pt'): Promise<void> {
+/** A weights file's contents: the state dict, what it was trained on (null when not recorded), and a release of both. */
+interface ReadWeights {
+  weights: Record<string, Tensor>;
+  trainedOn: TrainedOn | null;
+  release(): void;
+}
+
+async function readWeights(file: string, format: WeightsFormat): Promise<ReadWeights> {
   let loaded: Value;
+  let trainedOn: TrainedOn | null = null;
   try {
-    loaded = format === 'safetensors' ? (await loadSafetensors(file)).tensors : await load(file);
+    if (format === 'safetensors') {
+      const st = await loadSafetensors(file);
+      loaded = st.tensors as unknown as Value;
+      const meta = st.metadata?.[TRAINED_ON_KEY];
+      if (meta !== undefined) {
+        try {
+          trainedOn = parseTrainedOn(JSON.parse(meta));
+        } catch {
+          trainedOn = null;
+        }
+      }
+    } else {
+      loaded = await load(file);
+    }
   } catch (e) {
     throw new Error(`Cannot load checkpoint ${file}: ${(e as Error).message}`);
   }
   try {
-    const weights = format === 'safetensors' ? (loaded as Record<string, Tensor>) : weightsIn(loaded, file);
+    const found = format === 'safetensors' ? { weights: loaded as Record<string, Tensor>, trainedOn } : weightsIn(loaded, file);
+    return { ...found, release: () => disposeValue(loaded) };
+  } catch (e) {
+    disposeValue(loaded);
+    throw e;
+  }
+}
+
+/**
+ * What a weights file (any that `loadWeights` reads) records the model was trained on, or
+ * null when it records nothing (the reference's plain state dicts: CIFAR-10).
+ */
+export async function readTrainedOn(file: string, format: WeightsFormat = file.endsWith('.safetensors') ? 'safetensors' : 'pt'): Promise<TrainedOn | null> {
+  const r = await readWeights(file, format);
+  r.release();
+  return r.trainedOn;
+}
+
+/**
+ * Loads a weights file into `model`: a plain state dict (what `torchbridge train
+ * --checkpoint`, save(model.stateDict()) and Python's torch.save(model.state_dict())
+ * write), a {@link WEIGHTS_FORMAT} file, a training checkpoint from --checkpoint-dir, or, with
+ * format 'safetensors' (by default when the name ends in .safetensors), a safetensors file. Every
+ * error names the file and says what was expected; on error the model is unchanged. Resolves to
+ * what the file records the model was trained on, or null.
+ */
+export async function loadWeights(model: Module, file: string,
+  format: WeightsFormat = file.endsWith('.safetensors') ? 'safetensors' : 'pt'): Promise<TrainedOn | null> {
+  const { weights, trainedOn, release } = await readWeights(file, format);
+  try {
     try {
       model.loadStateDict(weights);
     } catch (e) {
@@ -158,8 +213,27 @@ export async function loadWeights(model: Module, file: string,
           `as \`torchbridge train\` saves them. ${(e as Error).message}`,
       );
     }
+    return trainedOn;
   } finally {
-    disposeValue(loaded);
+    release();
+  }
+}
+
+/**
+ * Writes a model's weights to `file`: a plain state dict (or plain safetensors) when `trainedOn`
+ * is null, else with the record: a {@link WEIGHTS_FORMAT} dict, or the safetensors metadata key
+ * {@link TRAINED_ON_KEY}. Atomic, as save() and saveSafetensors() are.
+ */
+export async function saveWeights(model: Module, file: string, format: WeightsFormat, trainedOn: TrainedOn | null): Promise<void> {
+  const weights = model.stateDict();
+  try {
+    if (format === 'safetensors') {
+      await saveSafetensors(weights, file, { metadata: { format: 'pt', ...(trainedOn ? { [TRAINED_ON_KEY]: JSON.stringify(trainedOn) } : {}) } });
+    } else {
+      await save(trainedOn ? { format: WEIGHTS_FORMAT, model: weights, data: trainedOnValue(trainedOn) } : weights, file);
+    }
+  } finally {
+    for (const t of Object.values(weights)) t.dispose();
   }
 }
 
@@ -180,6 +254,7 @@ export async function saveRunCheckpoint(dir: string, r: Recipe, at: RunPosition,
     optimizer: r.optimizer.stateDict() as unknown as Value, scheduler: r.scheduler.stateDict() as Value,
     ...(r.scaler ? { scaler: r.scaler.stateDict() as unknown as Value } : {}),
     rng: { torch: new Tensor(addon.getRngState()), data: at.loaderState }, config, history: at.history,
+    data: trainedOnValue(r.trainedOn),
   };
   try {
     return await saveCheckpoint(dir, ckpt);
@@ -216,13 +291,15 @@ export function modelWeightsName(epoch: number): string {
  * saveCheckpoint does. The metadata says format 'pt', which Hugging Face's
  * loaders look for. Only the weights: the checkpoint keeps the rest.
  */
-export async function saveModelWeights(dir: string, model: Module, epoch: number, keep = 2): Promise<string> {
+export async function saveModelWeights(dir: string, model: Module, epoch: number, keep = 2, trainedOn: TrainedOn | null = null): Promise<string> {
   fs.mkdirSync(dir, { recursive: true });
   for (const f of fs.readdirSync(dir)) if (/^model-\d+\.safetensors\.tmp-[\d-]+$/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
   const file = path.join(dir, modelWeightsName(epoch));
   const weights = model.stateDict();
   try {
-    await saveSafetensors(weights, file, { metadata: { format: 'pt', epoch: String(epoch) } });
+    await saveSafetensors(weights, file, {
+      metadata: { format: 'pt', epoch: String(epoch), ...(trainedOn ? { [TRAINED_ON_KEY]: JSON.stringify(trainedOn) } : {}) },
+    });
   } finally {
     for (const t of Object.values(weights)) t.dispose();
   }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { AutocastDtype, autocastDtypes } from '../amp';
 import { parseDevice } from '../device';
 import { cacheDir } from '../paths';
+import { MIN_TORCHVISION_SIZE, modelKindFor } from './trained_on';
 import { CpuLinearKernel, cpuLinearKernels } from '../runtime';
 import * as v from '../validate';
 
@@ -12,8 +13,16 @@ import * as v from '../validate';
  * configured by; {@link defaultConfig} holds the defaults and {@link resolveConfig} the checks.
  */
 export interface RunConfig {
-  /** Folder holding cifar-10-batches-bin/ (default: the user cache, where it is downloaded). */
+  /** 'cifar10' (the default: the reference) or 'imagefolder' (your images in `data`, one folder per class). */
+  dataset: DatasetKind;
+  /** Folder holding cifar-10-batches-bin/ (default: the user cache, where it is downloaded), or the image folder. */
   data: string;
+  /** imagefolder: side of the square images (null: 32). 32 trains AlexNetModel, 63 and up torchvision's AlexNet. */
+  imageSize: number | null;
+  /** imagefolder: the fraction of images held out (a seeded random split) to validate on each epoch (null: 0.1). */
+  valSplit: number | null;
+  /** imagefolder: leave out images that cannot be decoded (and list them) instead of failing. */
+  skipBad: boolean;
   /** Fetch CIFAR-10 when it is missing. */
   download: boolean;
   /** Epochs to run (the reference: 5). */
@@ -80,6 +89,11 @@ export interface RunConfig {
   format: WeightsFormat | null;
 }
 
+/** The datasets a run trains on. */
+export type DatasetKind = 'cifar10' | 'imagefolder';
+/** Every DatasetKind, for checks and help text. */
+export const datasetKinds: readonly DatasetKind[] = ['cifar10', 'imagefolder'];
+
 /** The file formats of a run's weight files. */
 export type WeightsFormat = 'pt' | 'safetensors';
 /** Every WeightsFormat, for checks and help text. */
@@ -95,7 +109,11 @@ export function weightsFormat(c: RunConfig): WeightsFormat {
  * data in the user cache.
  */
 export const defaultConfig: RunConfig = {
+  dataset: 'cifar10',
   data: path.join(cacheDir(), 'cifar10'),
+  imageSize: null,
+  valSplit: null,
+  skipBad: false,
   download: true,
   epochs: 5,
   scheduleEpochs: null,
@@ -126,12 +144,30 @@ export const defaultConfig: RunConfig = {
  * these rules live: the CLI converts its flags and reports this function's errors,
  * naming each field through `label` ('--epochs' instead of 'epochs').
  * Throws a TypeError for an unknown key, a bad value, or inconsistent fields
- * (scheduleEpochs below epochs; resume or checkpointEvery without checkpointDir).
+ * (scheduleEpochs below epochs; resume or checkpointEvery without checkpointDir; imageSize, valSplit
+ * or skipBad without dataset 'imagefolder'; an imageSize no model takes).
  */
 export function resolveConfig(partial: Partial<RunConfig>, label: (key: keyof RunConfig) => string = (k) => k): RunConfig {
   const c = { ...defaultConfig, ...v.options(partial, 'config', Object.keys(defaultConfig)) } as RunConfig;
   const L = label;
+  v.oneOf(c.dataset, L('dataset'), datasetKinds);
   v.string(c.data, L('data'));
+  if (c.imageSize !== null) {
+    v.integer(c.imageSize, L('imageSize'), 1, 4096);
+    if (modelKindFor(c.imageSize) === null) {
+      throw new TypeError(`${L('imageSize')} ${c.imageSize} fits no model: 32 trains the reference AlexNet, ${MIN_TORCHVISION_SIZE} and up torchvision's AlexNet`);
+    }
+  }
+  if (c.valSplit !== null) {
+    if (typeof c.valSplit !== 'number' || !(c.valSplit > 0 && c.valSplit < 1)) throw v.invalid('number strictly between 0 and 1', L('valSplit'), c.valSplit);
+  }
+  v.boolean(c.skipBad, L('skipBad'));
+  if (c.dataset !== 'imagefolder') {
+    const only = (['imageSize', 'valSplit'] as const).find((k) => c[k] !== null) ?? (c.skipBad ? 'skipBad' : null);
+    if (only) throw new TypeError(`${L(only)} applies only to ${L('dataset')} imagefolder`);
+  } else if (c.data === defaultConfig.data) {
+    throw new TypeError(`${L('dataset')} imagefolder needs ${L('data')}: the folder that holds one folder of images per class`);
+  }
   v.boolean(c.download, L('download'));
   v.integer(c.epochs, L('epochs'), 1);
   if (c.scheduleEpochs !== null) {

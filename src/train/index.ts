@@ -9,7 +9,8 @@
  * @module torchbridge/train
  */
 export { defaultConfig, resolveConfig } from './config';
-export type { RunConfig } from './config';
+export type { DatasetKind, RunConfig } from './config';
+export { datasetKinds } from './config';
 export { weightsFormat, weightsFormats } from './config';
 export type { WeightsFormat } from './config';
 export { evaluate, trainEpoch } from './loop';
@@ -17,11 +18,13 @@ export type { Batch, BatchSource, Criterion, EpochResult, EvalResult, TrainEpoch
 export { ConsoleReporter, silentReporter } from './reporter';
 export type { Reporter } from './reporter';
 export { buildRecipe, crossEntropyLoss, loadData, useChannelsLast } from './recipe';
-export type { Recipe } from './recipe';
+export type { Recipe, RunData } from './recipe';
+export { CIFAR10_TRAINED_ON } from './trained_on';
+export type { ModelKind, TrainedOn } from './trained_on';
 export { runTest, runTraining } from './run';
 export type { EpochReport, RunControl, RunResult } from './run';
 export { CHECKPOINT_FORMAT, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from './checkpoint';
-export { modelWeightsName, saveModelWeights } from './checkpoint';
+export { modelWeightsName, readTrainedOn, saveModelWeights, saveWeights, TRAINED_ON_KEY, WEIGHTS_FORMAT } from './checkpoint';
 export type { Checkpoint } from './checkpoint';
 export { Trainer } from './trainer';
 export type { TrainerEvents } from './trainer';

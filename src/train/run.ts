@@ -3,19 +3,20 @@
 // CLI (inside Trainer's worker thread) and by the benchmark.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CIFAR10, DataLoader } from '../data';
-import { AlexNetModel } from '../models/alexnet';
+import { DataLoader } from '../data';
+import { Dataset } from '../data/dataset';
+import { Module } from '../nn/module';
 import { setCpuLinearKernel, setNumThreads, manualSeed } from '../runtime';
-import { saveSafetensors } from '../safetensors';
-import { save, Value } from '../serialize';
+import { Value } from '../serialize';
 import { SummaryWriter } from '../tensorboard';
 import {
-  loadLatestCheckpoint, loadWeights, restoreRunCheckpoint, RunPosition, saveModelWeights, saveRunCheckpoint,
+  loadLatestCheckpoint, loadWeights, readTrainedOn, restoreRunCheckpoint, RunPosition, saveModelWeights, saveRunCheckpoint, saveWeights,
 } from './checkpoint';
 import { RunConfig, resolveConfig, weightsFormat } from './config';
 import { Batch, BatchSource, evaluate, trainEpoch } from './loop';
-import { buildRecipe, crossEntropyLoss, loadData, Recipe } from './recipe';
+import { buildRecipe, crossEntropyLoss, loadData, Recipe, RunData } from './recipe';
 import { Reporter } from './reporter';
+import { buildModel, CIFAR10_TRAINED_ON } from './trained_on';
 
 /** The figures of one finished epoch. */
 export interface EpochReport {
@@ -129,7 +130,7 @@ export async function runTraining(partial: Partial<RunConfig>, reporter: Reporte
   // First, so that a folder it cannot write is reported before the data loads.
   const tb = c.tensorboard ? new SummaryWriter(c.tensorboard) : null;
   try {
-    const recipe = await buildRecipe(c, (l) => reporter.line(l));
+    const recipe = await buildRecipe(c, (l) => reporter.line(l), reporter);
     try {
       return await trainRecipe(c, recipe, reporter, control, tb);
     } finally {
@@ -227,7 +228,7 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
       tb.addScalar('val/accuracy', ev.accuracy, (epoch + 1) * steps);
       tb.flush();
     }
-    reporter.line(`\nTest accuracy for AlexNet at epoch ${epoch + 1}: ${ev.accuracy.toFixed(2)}%`);
+    reporter.line(`\n${c.dataset === 'imagefolder' ? 'Validation' : 'Test'} accuracy for AlexNet at epoch ${epoch + 1}: ${ev.accuracy.toFixed(2)}%`);
     reporter.line(`Epoch loss for AlexNet at epoch ${epoch + 1}: ${result.loss.toFixed(3)}`);
     reporter.line(`(${report.trainImagesPerSecond.toFixed(1)} img/s training, ${report.evalImagesPerSecond.toFixed(1)} img/s evaluation on ${trainLoader.device})`);
     control.onEpoch?.(report);
@@ -236,23 +237,22 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
     const stopping = control.shouldStop?.() === true && epoch + 1 < c.epochs;
     const dir = c.checkpointDir ?? (stopping ? path.resolve('checkpoints') : null);
     checkpointFile = (await checkpoint({ epoch: epoch + 1, step: 0, loaderState: trainLoader.state(), lossSum: 0 }, dir)) ?? checkpointFile;
-    if (dir && weightsFormat(c) === 'safetensors') await saveModelWeights(dir, model, epoch + 1);
+    if (dir && weightsFormat(c) === 'safetensors') await saveModelWeights(dir, model, epoch + 1, 2, recorded(c, r));
     if (stopping) {
       reporter.line(`Stopped at the end of epoch ${epoch + 1}: saved ${checkpointFile}`);
       return { epochs: history, stopped: true, checkpointFile };
     }
   }
   if (c.checkpoint) {
-    const weights = model.stateDict();
-    try {
-      if (weightsFormat(c) === 'safetensors') await saveSafetensors(weights, c.checkpoint, { metadata: { format: 'pt' } });
-      else await save(weights, c.checkpoint);
-    } finally {
-      for (const t of Object.values(weights)) t.dispose();
-    }
+    await saveWeights(model, c.checkpoint, weightsFormat(c), recorded(c, r));
     reporter.line(`Saved the trained weights to ${c.checkpoint}`);
   }
   return { epochs: history, stopped: false, checkpointFile };
+}
+
+/** What the weights files record: nothing for CIFAR-10 (plain state dicts, as the reference's), the data's record otherwise. */
+function recorded(c: RunConfig, r: Recipe) {
+  return c.dataset === 'cifar10' ? null : r.trainedOn;
 }
 
 /**
@@ -260,8 +260,8 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
  * (label: the predicted class's name; target: the true class). Written to a
  * temporary file and renamed, so a reader never sees half a file.
  */
-async function writePredictions(file: string, test: CIFAR10, predictions: number[]): Promise<void> {
-  const lines = predictions.map((p, i) => JSON.stringify({ index: i, prediction: p, label: test.classes[p], target: test.labels[i] }));
+async function writePredictions(file: string, test: Dataset, predictions: number[]): Promise<void> {
+  const lines = predictions.map((p, i) => JSON.stringify({ index: i, prediction: p, label: test.classes[p], target: test.label(i) }));
   const tmp = `${file}.tmp-${process.pid}`;
   try {
     await fs.promises.writeFile(tmp, lines.map((l) => `${l}\n`).join(''));
@@ -274,9 +274,10 @@ async function writePredictions(file: string, test: CIFAR10, predictions: number
 
 /**
  * Evaluates saved weights (a state dict file, ours or Python's, a training checkpoint, or a safetensors file) named by
- * `checkpoint` on the test split. Throws a TypeError without `checkpoint`; rejects when the file
- * holds no state dict or one that does not fit AlexNetModel. With `predictions`, also writes each
- * image's predicted class there.
+ * `checkpoint` on the test split (an image folder's validation split: the seed and fraction the
+ * checkpoint records). Throws a TypeError without `checkpoint`; rejects when the file holds no state
+ * dict, one that does not fit the model it records (AlexNetModel when none), or was trained on
+ * another kind of dataset than the config's. With `predictions`, also writes each image's predicted class there.
  */
 export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): Promise<{
   /** Test accuracy, in percent. */
@@ -287,16 +288,23 @@ export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): 
   const c = resolveConfig(partial);
   if (!c.checkpoint) throw new TypeError('test needs a checkpoint file');
   applyCpuSettings(c);
-  let test: CIFAR10 | null = null;
-  let model: AlexNetModel | null = null;
+  const trainedOn = (await readTrainedOn(c.checkpoint, weightsFormat(c))) ?? CIFAR10_TRAINED_ON;
+  if (trainedOn.dataset !== c.dataset) {
+    throw new Error(`Checkpoint ${c.checkpoint} was trained on ${trainedOn.dataset === 'imagefolder' ? 'an image folder' : 'CIFAR-10'}; ` +
+      `pass --dataset ${trainedOn.dataset}${trainedOn.dataset === 'imagefolder' ? ' --data <the folder>' : ''}`);
+  }
+  let data: RunData | null = null;
+  let model: Module | null = null;
   try {
-    const data = await loadData({ ...c, trainLimit: 1 }, (l) => reporter.line(l));
-    data.train.dispose();
-    test = data.test;
-    model = new AlexNetModel();
+    data = await loadData({ ...c, trainLimit: 1 }, (l) => reporter.line(l), reporter, c.dataset === 'imagefolder' ? trainedOn : null);
+    const test = data.test;
+    if (data.trainedOn.classes.join('\n') !== trainedOn.classes.join('\n')) {
+      throw new Error(`Checkpoint ${c.checkpoint} was trained on the classes ${trainedOn.classes.join(', ')}, but ${c.data} has ${data.trainedOn.classes.join(', ')}`);
+    }
+    model = buildModel(trainedOn.model, trainedOn.classes.length);
     await loadWeights(model, c.checkpoint, weightsFormat(c));
     model.to(c.device);
-    const loader = new DataLoader(test, { batchSize: c.testBatchSize, device: c.device });
+    const loader = new DataLoader(test, { batchSize: c.testBatchSize, device: c.device, augment: { mean: trainedOn.mean, std: trainedOn.std } });
     const ev = evaluate(model, loader, crossEntropyLoss, { reporter, predictions: c.predictions !== null });
     reporter.line(`Test accuracy for AlexNet: ${ev.accuracy.toFixed(2)}% (${ev.correct}/${ev.total}), loss ${ev.loss.toFixed(3)}`);
     if (c.predictions !== null) {
@@ -306,6 +314,6 @@ export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): 
     return { accuracy: ev.accuracy, loss: ev.loss };
   } finally {
     model?.dispose();
-    test?.dispose();
+    data?.dispose();
   }
 }

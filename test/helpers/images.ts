@@ -92,3 +92,32 @@ export async function saveSeededWeights(file: string, seed = 7): Promise<void> {
     model.dispose();
   }
 }
+
+/**
+ * An image folder (root/<class>/<nnnnn>.png|.jpg) of the first `perClass` CIFAR-10 training
+ * images of each named class, every `jpegEvery`-th one as JPEG (quality 100, 4:4:4), the rest
+ * as PNG. Returns the files written, by class.
+ */
+export async function writeImageFolder(root: string, classes: string[], perClass: number, jpegEvery = 3): Promise<Record<string, string[]>> {
+  const ds = await CIFAR10.create({ root: devData, train: true, log: () => {} });
+  const written: Record<string, string[]> = {};
+  try {
+    for (const name of classes) {
+      const label = ds.classes.indexOf(name);
+      if (label < 0) throw new Error(`no CIFAR-10 class ${name}`);
+      fs.mkdirSync(path.join(root, name), { recursive: true });
+      written[name] = [];
+      for (let i = 0; i < ds.length && written[name].length < perClass; i++) {
+        if (ds.labels[i] !== label) continue;
+        const n = written[name].length;
+        const format = n % jpegEvery === jpegEvery - 1 ? 'jpeg' : 'png';
+        const file = path.join(root, name, `${String(i).padStart(5, '0')}.${format === 'jpeg' ? 'jpg' : 'png'}`);
+        fs.writeFileSync(file, await encode(ds.image(i).data as Uint8Array, format));
+        written[name].push(file);
+      }
+    }
+  } finally {
+    ds.dispose();
+  }
+  return written;
+}

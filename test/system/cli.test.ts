@@ -21,13 +21,18 @@ test('--help lists every command and flag', (t) => {
   t.is(r.status, 0);
   for (const word of ['train', 'test', '--data', '--no-download', '--epochs', '--batch-size', '--device', '--seed', '--lr',
     '--schedule-epochs', '--checkpoint', '--checkpoint-dir', '--checkpoint-every', '--log-every', '--resume', '--limit-train', '--limit-test', '--threads', '--cpu-linear', '--channels-last', '--bf16', '--fp16',
-    'predict', '--topk', '--json', '--predictions']) {
+    'predict', '--topk', '--json', '--predictions', '--dataset', '--image-size', '--val-split', '--skip-bad']) {
     t.true(r.stdout.includes(word), `help mentions ${word}`);
   }
 });
 
 test('bad flags and values give a clear message and exit code 2', (t) => {
   const cases: [string[], RegExp][] = [
+    [['train', '--image-size', '64'], /--image-size applies only to --dataset imagefolder/],
+    [['train', '--dataset', 'imagefolder'], /--dataset imagefolder needs --data: the folder that holds one folder of images per class/],
+    [['train', '--dataset', 'imagefolder', '--data', 'x', '--image-size', '40'], /--image-size 40 fits no model: 32 trains the reference AlexNet, 63 and up torchvision's AlexNet/],
+    [['train', '--dataset', 'imagefolder', '--data', 'x', '--val-split', '1'], /Expected number strictly between 0 and 1 for --val-split but received '1'/],
+    [['train', '--dataset', 'svhn'], /Expected one of 'cifar10', 'imagefolder' for --dataset but received 'svhn'/],
     [['train', '--bogus'], /Unknown option '--bogus'/],
     [['train', '--epochs', '0'], /Expected positive integer for --epochs but received '0'/],
     [['train', '--batch-size', 'abc'], /Expected positive integer for --batch-size but received 'abc'/],

@@ -404,9 +404,9 @@ test('loader: argument checks', (t) => {
   t.throws(() => new DataLoader(train, { batchSize: 1.5 }), { message: 'Expected positive integer for batchSize but received 1.5 of type number' });
   t.throws(() => new DataLoader(train, { seed: -3 }), { message: 'Expected non-negative integer for seed but received -3 of type number' });
   t.throws(() => new DataLoader(train, { device: 'gpu' }), { message: /Expected device such as 'cpu'/ });
-  t.throws(() => new DataLoader(train, { augment: { padding: -1 } }), { message: /Expected integer between 0 and 32 for augment.padding but received -1/ });
+  t.throws(() => new DataLoader(train, { augment: { padding: -1 } }), { message: /Expected integer between 0 and 4096 for augment.padding but received -1/ });
   t.throws(() => new DataLoader(train, { augment: { std: [1, 0, 1] } }), { message: /Expected array of 3 finite non-zero numbers for augment.std/ });
-  t.throws(() => new DataLoader({} as CIFAR10), { message: /Expected CIFAR10 dataset for dataset/ });
+  t.throws(() => new DataLoader({} as CIFAR10), { message: /Expected dataset \(length, classes, image\(i\), label\(i\) and get\(i\), as CIFAR10 or ImageFolder\) for dataset/ });
   t.throws(() => new DataLoader(train, { augment: {}, transform: new ToTensor() }), { message: /either augment or a transform/ });
   t.throws(() => new DataLoader(train, { shuffel: true } as never), { message: /Unknown option 'shuffel'/ });
 });

@@ -234,13 +234,13 @@ test.serial('a checkpoint of another model, or a corrupt one, is refused naming 
   t.regex(te.stderr, /Checkpoint .*linear\.pt does not hold AlexNetModel weights/);
 });
 
-test.serial('predict usage errors exit 2 before loading anything', (t) => {
+test.serial('predict usage errors exit 2 (before loading anything, but --topk above the classes the weights have)', (t) => {
   const cases: [string[], RegExp][] = [
     [['predict', '--checkpoint', weights], /predict needs at least one image file/],
     [['predict', pngs[0]], /predict needs --checkpoint <file>/],
-    [['predict', pngs[0], '--checkpoint', weights, '--topk', '0'], /Expected integer between 1 and 10 for --topk but received '0'/],
+    [['predict', pngs[0], '--checkpoint', weights, '--topk', '0'], /Expected positive integer for --topk but received '0'/],
     [['predict', pngs[0], '--checkpoint', weights, '--topk', '11'], /Expected integer between 1 and 10 for --topk but received '11'/],
-    [['predict', pngs[0], '--checkpoint', weights, '--topk', 'all'], /Expected integer between 1 and 10 for --topk but received 'all'/],
+    [['predict', pngs[0], '--checkpoint', weights, '--topk', 'all'], /Expected positive integer for --topk but received 'all'/],
     [['predict', pngs[0], '--checkpoint', weights, '--batch-size', '0'], /Expected positive integer for --batch-size but received '0'/],
     [['predict', pngs[0], '--checkpoint', weights, '--device', 'tpu'], /Expected device such as 'cpu'.* for --device but received 'tpu'/],
     [['predict', pngs[0], '--checkpoint', weights, '--epochs', '2'], /--epochs does not apply to predict/],

@@ -28,3 +28,20 @@ test('format: pt or safetensors, agreeing with the checkpoint\'s name; by defaul
   t.throws(() => resolveConfig({ format: 'pt', checkpoint: 'w.safetensors' }), { message: 'checkpoint ends in .safetensors, which format pt does not write' });
   t.throws(() => resolveConfig({ tensorboard: 3 as never }), { message: 'Expected non-empty string for tensorboard but received 3 of type number' });
 });
+
+test('imagefolder: its options only with it, --data required, an image size some model takes', (t) => {
+  const c = resolveConfig({ dataset: 'imagefolder', data: '/photos', imageSize: 64, valSplit: 0.2, skipBad: true });
+  t.is(c.imageSize, 64);
+  t.is(resolveConfig({ dataset: 'imagefolder', data: '/photos' }).valSplit, null, 'null: the recipe\'s 0.1');
+  t.throws(() => resolveConfig({ dataset: 'mnist' as never }), { message: "Expected one of 'cifar10', 'imagefolder' for dataset but received 'mnist' of type string" });
+  t.throws(() => resolveConfig({ imageSize: 64 }), { message: 'imageSize applies only to dataset imagefolder' });
+  t.throws(() => resolveConfig({ skipBad: true }), { message: 'skipBad applies only to dataset imagefolder' });
+  t.throws(() => resolveConfig({ dataset: 'imagefolder' }), { message: 'dataset imagefolder needs data: the folder that holds one folder of images per class' });
+  t.throws(() => resolveConfig({ dataset: 'imagefolder', data: '/p', imageSize: 48 }), {
+    message: "imageSize 48 fits no model: 32 trains the reference AlexNet, 63 and up torchvision's AlexNet",
+  });
+  t.throws(() => resolveConfig({ dataset: 'imagefolder', data: '/p', imageSize: 0 }), { message: 'Expected integer between 1 and 4096 for imageSize but received 0 of type number' });
+  for (const x of [0, 1, -0.1, Number.NaN]) {
+    t.throws(() => resolveConfig({ dataset: 'imagefolder', data: '/p', valSplit: x }), { message: new RegExp(`^Expected number strictly between 0 and 1 for valSplit but received ${x}`) });
+  }
+});
