@@ -45,6 +45,11 @@ export interface DataLoaderOptions {
   batchSize?: number;
   /** A new random order every epoch. */
   shuffle?: boolean;
+  /**
+   * Where each epoch's order comes from instead (for example a {@link DistributedSampler}: call
+   * its setEpoch() before each epoch, as in PyTorch). Not with shuffle.
+   */
+  sampler?: Sampler;
   /** Skip the last batch when it would be smaller than batchSize. */
   dropLast?: boolean;
   /** Seed of the loader's Generator; random when omitted (see `seed`). */
@@ -55,6 +60,14 @@ export interface DataLoaderOptions {
   augment?: AugmentOptions;
   /** A per-image pipeline instead of augment (must end in float32 or uint8 CHW images). */
   transform?: TransformLike;
+}
+
+/** The dataset indices of each epoch, in order: what {@link DataLoaderOptions.sampler} takes. */
+export interface Sampler {
+  /** How many indices each epoch has. */
+  readonly length: number;
+  /** The current epoch's indices. */
+  indices(): Int32Array;
 }
 
 /** One batch from a {@link DataLoader}. The caller owns `inputs` and `targets`: dispose them. */
@@ -110,6 +123,8 @@ export class DataLoader implements Iterable<Batch> {
   readonly shuffle: boolean;
   /** Whether a last, smaller batch is skipped. */
   readonly dropLast: boolean;
+  /** The order's source when given one (else the dataset's order, shuffled or not). */
+  readonly sampler: Sampler | null;
   /** Where batches are made and returned. */
   readonly device: string;
   /** The seed the generator started from (log it to reproduce a run). */
@@ -121,11 +136,14 @@ export class DataLoader implements Iterable<Batch> {
 
   constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
     checkDataset(dataset);
-    const o = v.options(options, 'options', ['batchSize', 'shuffle', 'dropLast', 'seed', 'device', 'augment', 'transform']);
+    const o = v.options(options, 'options', ['batchSize', 'shuffle', 'sampler', 'dropLast', 'seed', 'device', 'augment', 'transform']);
     this.dataset = dataset;
     this.batchSize = o.batchSize === undefined ? 1 : v.integer(o.batchSize, 'batchSize', 1);
     this.shuffle = o.shuffle === undefined ? false : v.boolean(o.shuffle, 'shuffle');
     this.dropLast = o.dropLast === undefined ? false : v.boolean(o.dropLast, 'dropLast');
+    this.sampler = o.sampler === undefined ? null : checkSampler(o.sampler);
+    // As PyTorch: the sampler decides the order, so shuffle has nothing to do.
+    if (this.sampler !== null && this.shuffle) throw new TypeError('sampler option is mutually exclusive with shuffle');
     this.seed = o.seed === undefined ? randomInt(2 ** 48 - 1) : v.integer(o.seed, 'seed', 0);
     this.generator = new Generator(this.seed);
     this.device = o.device === undefined ? 'cpu' : checkDevice(o.device, 'device');
@@ -150,7 +168,7 @@ export class DataLoader implements Iterable<Batch> {
 
   /** Number of batches per epoch. */
   get length(): number {
-    const n = this.dataset.length;
+    const n = this.sampler?.length ?? this.dataset.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
@@ -169,13 +187,25 @@ export class DataLoader implements Iterable<Batch> {
    * by batch. The caller owns each batch's tensors: dispose them, or use tidy().
    */
   *[Symbol.iterator](): Iterator<Batch> {
-    const n = this.dataset.length;
-    const order = this.shuffle ? this.generator.shuffle(n) : Int32Array.from({ length: n }, (_, i) => i);
+    const order = this.sampler ? this.samplerOrder(this.sampler) : this.shuffle ? this.generator.shuffle(this.dataset.length)
+      : Int32Array.from({ length: this.dataset.length }, (_, i) => i);
+    const n = order.length;
     const batches = this.length;
     for (let b = 0; b < batches; b++) {
       const indices = order.slice(b * this.batchSize, Math.min(n, (b + 1) * this.batchSize));
       yield this.makeBatch(indices);
     }
+  }
+
+  // The sampler's indices for this epoch, checked against the dataset once.
+  private samplerOrder(sampler: Sampler): Int32Array {
+    const order = sampler.indices();
+    if (!(order instanceof Int32Array) || order.length !== sampler.length) {
+      throw v.invalid(`Int32Array of length ${sampler.length} (the sampler's length)`, 'sampler.indices()', order);
+    }
+    const bad = order.findIndex((i) => i < 0 || i >= this.dataset.length);
+    if (bad >= 0) throw new RangeError(`sampler.indices()[${bad}] is ${order[bad]}, outside the dataset's 0..${this.dataset.length - 1}`);
+    return order;
   }
 
   /** Makes the batch of these dataset indices, drawing its random choices now. */
@@ -268,4 +298,12 @@ export class DataLoader implements Iterable<Batch> {
     }
     return tensor(data as Float32Array | Uint8Array, [indices.length, ...shape], { device: this.device });
   }
+}
+
+function checkSampler(x: unknown): Sampler {
+  const s = x as Sampler;
+  if (typeof x !== 'object' || x === null || !v.isInteger(s.length) || s.length < 0 || typeof s.indices !== 'function') {
+    throw v.invalid('sampler (length and indices(), as DistributedSampler)', 'sampler', x);
+  }
+  return s;
 }

@@ -10,7 +10,7 @@ export type { CIFAR10Options } from './cifar10';
 export { channelStats, randomSplit, StoredImageDataset, Subset } from './dataset';
 export type { ChannelStats, Dataset, ImageStore, Sample, StoreRows, StoredParts } from './dataset';
 export { CIFAR10_MEAN, CIFAR10_STD, DataLoader } from './dataloader';
-export type { AugmentOptions, Batch, DataLoaderOptions } from './dataloader';
+export type { AugmentOptions, Batch, DataLoaderOptions, Sampler } from './dataloader';
 export { downloadCIFAR10, safeExtract } from './download';
 export type { DownloadOptions } from './download';
 export { ARCHIVE_NAME, BASE_FOLDER, CIFAR10_CLASSES, DEFAULT_MD5, DEFAULT_URL, IMAGE_BYTES, RECORD_BYTES } from './layout';
