@@ -78,6 +78,12 @@ export interface RunConfig {
    * null (the default): from checkpoint's extension, '.safetensors' or else 'pt'.
    */
   format: WeightsFormat | null;
+  /**
+   * A run directory: config.json, metrics.jsonl and the validation summary for
+   * `torchbridge report`; checkpointDir and checkpoint default to its checkpoints/
+   * and model.pt (or model.safetensors). null (the default): none.
+   */
+  runDir: string | null;
 }
 
 /** The file formats of a run's weight files. */
@@ -119,6 +125,7 @@ export const defaultConfig: RunConfig = {
   autocast: null,
   tensorboard: null,
   format: null,
+  runDir: null,
 };
 
 /**
@@ -131,6 +138,12 @@ export const defaultConfig: RunConfig = {
 export function resolveConfig(partial: Partial<RunConfig>, label: (key: keyof RunConfig) => string = (k) => k): RunConfig {
   const c = { ...defaultConfig, ...v.options(partial, 'config', Object.keys(defaultConfig)) } as RunConfig;
   const L = label;
+  if (c.runDir !== null) {
+    v.string(c.runDir, L('runDir'));
+    if (c.runDir === '') throw v.invalid('non-empty string', L('runDir'), c.runDir);
+    c.checkpointDir ??= path.join(c.runDir, 'checkpoints');
+    c.checkpoint ??= path.join(c.runDir, c.format === 'safetensors' ? 'model.safetensors' : 'model.pt');
+  }
   v.string(c.data, L('data'));
   v.boolean(c.download, L('download'));
   v.integer(c.epochs, L('epochs'), 1);
