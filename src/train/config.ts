@@ -140,7 +140,6 @@ export function resolveConfig(partial: Partial<RunConfig>, label: (key: keyof Ru
   const L = label;
   if (c.runDir !== null) {
     v.string(c.runDir, L('runDir'));
-    if (c.runDir === '') throw v.invalid('non-empty string', L('runDir'), c.runDir);
     c.checkpointDir ??= path.join(c.runDir, 'checkpoints');
     c.checkpoint ??= path.join(c.runDir, c.format === 'safetensors' ? 'model.safetensors' : 'model.pt');
   }

@@ -28,3 +28,16 @@ test('format: pt or safetensors, agreeing with the checkpoint\'s name; by defaul
   t.throws(() => resolveConfig({ format: 'pt', checkpoint: 'w.safetensors' }), { message: 'checkpoint ends in .safetensors, which format pt does not write' });
   t.throws(() => resolveConfig({ tensorboard: 3 as never }), { message: 'Expected non-empty string for tensorboard but received 3 of type number' });
 });
+
+test('runDir: checkpoints and weights go inside it unless given elsewhere', (t) => {
+  const c = resolveConfig({ runDir: '/runs/a' });
+  t.is(c.checkpointDir, '/runs/a/checkpoints');
+  t.is(c.checkpoint, '/runs/a/model.pt');
+  t.is(resolveConfig({ runDir: '/runs/a', format: 'safetensors' }).checkpoint, '/runs/a/model.safetensors');
+  const own = resolveConfig({ runDir: '/runs/a', checkpoint: '/w.pt', checkpointDir: '/ck' });
+  t.is(own.checkpoint, '/w.pt');
+  t.is(own.checkpointDir, '/ck');
+  // resume needs a checkpoint folder, which the run directory provides.
+  t.true(resolveConfig({ runDir: '/runs/a', resume: true }).resume);
+  t.throws(() => resolveConfig({ runDir: '' }), { message: "Expected non-empty string for runDir but received '' of type string" });
+});
