@@ -49,14 +49,22 @@ export interface TrainEpochOptions {
    * TensorBoard and run directories), and the figures of the steps since the last print.
    */
   onLog?: (step: number, loss: number, window: LogWindow) => void;
+  /**
+   * Count correct predictions (the logits' argmax against class-index targets) for the training
+   * accuracy in {@link LogWindow} and {@link EpochResult}; off by default, as a criterion need not classify.
+   */
+  accuracy?: boolean;
   /** Correct predictions among the skipped steps' images, so the epoch's accuracy stays right after a resume. */
   correctSoFar?: number;
 }
 
 /** The training steps between two loss prints, as {@link TrainEpochOptions.onLog} reports them. */
 export interface LogWindow {
-  /** Training accuracy over these steps' batches (their argmax against the targets, before the step), in percent. */
-  accuracy: number;
+  /**
+   * Training accuracy over these steps' batches (their argmax against the targets, before the step), in
+   * percent; null without the accuracy option.
+   */
+  accuracy: number | null;
   /** Images trained on. */
   images: number;
   /** Wall-clock seconds they took. */
@@ -77,7 +85,7 @@ export interface EpochResult {
   seconds: number;
   /** Images trained on in this call. */
   images: number;
-  /** Correct training predictions in the epoch so far (correctSoFar included). */
+  /** Correct training predictions in the epoch so far (correctSoFar included); 0 without the accuracy option. */
   correct: number;
 }
 
@@ -92,7 +100,7 @@ export interface EpochResult {
  */
 export function trainEpoch(model: Module, loader: BatchSource, criterion: Criterion, optimizer: Optimizer,
   scheduler: LRScheduler | null, epoch: number, options: TrainEpochOptions = {}): EpochResult {
-  const o = v.options(options, 'options', ['logEvery', 'reporter', 'startStep', 'lossSoFar', 'autocast', 'scaler', 'afterStep', 'onLog', 'correctSoFar']);
+  const o = v.options(options, 'options', ['logEvery', 'reporter', 'startStep', 'lossSoFar', 'autocast', 'scaler', 'afterStep', 'onLog', 'accuracy', 'correctSoFar']);
   const logEvery = v.integer(o.logEvery ?? 100, 'logEvery', 1);
   const reporter = (o.reporter as Reporter | undefined) ?? new ConsoleReporter();
   const startStep = v.integer(o.startStep ?? 0, 'startStep', 0);
@@ -106,6 +114,7 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
   let windowSum: Tensor | null = null; // [loss sum, correct count] since the last print
   let windowSteps = 0; // logEvery, or fewer in the first window after a resume mid-window
   let epochSum = v.finite(o.lossSoFar ?? 0, 'lossSoFar');
+  const countCorrect = o.accuracy === undefined ? false : v.boolean(o.accuracy, 'accuracy');
   let epochCorrect = v.integer(o.correctSoFar ?? 0, 'correctSoFar', 0);
   let windowImages = 0;
   let windowStart = Date.now();
@@ -120,7 +129,7 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
       windowImages += inputs.shape[0];
       const loss = tidy(() => {
         optimizer.zeroGrad();
-        const { out, correct } = forwardLoss(model, criterion, inputs, targets, (o.autocast as AutocastDtype | null | undefined) ?? null);
+        const { out, correct } = forwardLoss(model, criterion, inputs, targets, (o.autocast as AutocastDtype | null | undefined) ?? null, countCorrect);
         if (scaler) {
           scaler.scale(out).backward();
           scaler.step(optimizer);
@@ -152,7 +161,7 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
           reporter.line(`[Epoch ${epoch + 1}, Iteration ${step + 1}] loss: ${(total / windowSteps).toFixed(3)}`);
           const now = Date.now();
           (o.onLog as TrainEpochOptions['onLog'])?.(step, total / windowSteps,
-            { accuracy: (100 * correct) / windowImages, images: windowImages, seconds: (now - windowStart) / 1000 });
+            { accuracy: countCorrect ? (100 * correct) / windowImages : null, images: windowImages, seconds: (now - windowStart) / 1000 });
         }
         windowSteps = 0;
         windowImages = 0;
@@ -178,11 +187,14 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
   };
 }
 
-/** The loss of one batch, under autocast when asked, and its correct predictions (float64 [1]). */
-function forwardLoss(model: Module, criterion: Criterion, inputs: Tensor, targets: Tensor, amp: AutocastDtype | null): { out: Tensor; correct: Tensor } {
+/** The loss of one batch, under autocast when asked, and its correct predictions (float64 [1]; 0 when not counted). */
+function forwardLoss(model: Module, criterion: Criterion, inputs: Tensor, targets: Tensor, amp: AutocastDtype | null,
+  countCorrect: boolean): { out: Tensor; correct: Tensor } {
   const run = () => {
     const logits = model.forward(inputs);
-    return { out: criterion(logits, targets), correct: noGrad(() => logits.argmax(1).eq(targets).sum().to('float64').reshape([1])) };
+    const out = criterion(logits, targets);
+    const correct = countCorrect ? noGrad(() => logits.argmax(1).eq(targets).sum().to('float64').reshape([1])) : zeros([1], { dtype: 'float64', device: out.device });
+    return { out, correct };
   };
   return amp ? autocast(inputs.device, amp, run) : run();
 }

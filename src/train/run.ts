@@ -189,7 +189,7 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
         let stopAt = -1;
         let save = false;
         result = trainEpoch(model, source, criterion, optimizer, scheduler, epoch, {
-          logEvery: c.logEvery, reporter: bar.reporter, startStep: step, lossSoFar: sum, correctSoFar: correct, autocast: c.autocast, scaler,
+          logEvery: c.logEvery, reporter: bar.reporter, startStep: step, lossSoFar: sum, accuracy: true, correctSoFar: correct, autocast: c.autocast, scaler,
           // x: steps done in the run. lr and momentum as the optimizer holds them after the step (the next step's).
           onLog: tb || runDir ? (s, loss, window) => {
             const done = epoch * steps + s + 1;

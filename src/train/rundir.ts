@@ -184,7 +184,7 @@ export class RunDirectory {
   logStep(epoch: number, step: number, loss: number, w: LogWindow, optimizer: Optimizer): void {
     const g = optimizer.paramGroups[0];
     this.append({
-      kind: 'step', epoch, step, loss, accuracy: w.accuracy, lr: g.lr, momentum: (g as { momentum?: number }).momentum ?? 0,
+      kind: 'step', epoch, step, loss, accuracy: w.accuracy ?? Number.NaN, lr: g.lr, momentum: (g as { momentum?: number }).momentum ?? 0,
       imagesPerSecond: w.images / w.seconds, ...memory(this.device), time: new Date().toISOString(),
     });
   }
