@@ -14,7 +14,7 @@ export interface PageAssets {
 }
 
 /** One colour per run, in order (Tableau 10, readable on white). */
-export const runColors = ['#4e79a7', '#e15759', '#59a14f', '#f28e2b', '#b07aa1', '#76b7b2', '#edc948', '#ff9da7', '#9c755f', '#bab0ac'];
+const runColors = ['#4e79a7', '#e15759', '#59a14f', '#f28e2b', '#b07aa1', '#76b7b2', '#edc948', '#ff9da7', '#9c755f', '#bab0ac'];
 
 function esc(x: unknown): string {
   return String(x).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);

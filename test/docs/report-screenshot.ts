@@ -1,6 +1,6 @@
 // `npm run docs:report-png`: regenerates docs/report.png, the README's picture
-// of `torchbridge report`, from two real short runs on the dev data (about 5
-// minutes on two CPU cores). The page is shot in headless chromium and shrunk
+// of `torchbridge report`, from two real short runs on the dev data (about 10
+// minutes on two busy CPU cores). The page is shot in headless chromium and shrunk
 // to a palette PNG to stay small.
 //
 //   npm run docs:report-png -- [--keep]   (--keep leaves the run dirs and the page in the printed folder)
@@ -22,7 +22,7 @@ function run(args: string[]): void {
 
 async function main(): Promise<void> {
   const dir = tempDir();
-  const common = ['--data', devData, '--epochs', '2', '--limit-train', '1024', '--limit-test', '500', '--batch-size', '64', '--log-every', '2'];
+  const common = ['--data', devData, '--epochs', '2', '--limit-train', '2048', '--limit-test', '500', '--batch-size', '64', '--log-every', '4'];
   run(['train', ...common, '--run-dir', path.join(dir, 'lr-0.1')]);
   run(['train', ...common, '--lr', '0.02', '--run-dir', path.join(dir, 'lr-0.02')]);
   const page = path.join(dir, 'report.html');
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     const shot = await p.screenshot({ fullPage: true });
     const out = path.join(repoRoot, 'docs', 'report.png');
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    await sharp(shot).resize({ width: 900 }).png({ palette: true, colours: 128, compressionLevel: 9 }).toFile(out);
+    await sharp(shot).resize({ width: 800 }).png({ palette: true, colours: 64, compressionLevel: 9 }).toFile(out);
     console.log(`wrote ${out} (${(fs.statSync(out).size / 1024).toFixed(0)} KB)`);
   } finally {
     await browser.close();

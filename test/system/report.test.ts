@@ -71,6 +71,10 @@ test('train --run-dir, resume, then report: the page renders every chart in chro
   // The resumed steps retrace the first run's (resume is exact on the CPU).
   t.true(Math.abs(after[1].loss - before[1].loss) < 1e-5, `${after[1].loss} vs ${before[1].loss}`);
   t.true(Math.abs(after[1].lr - before[1].lr) < 1e-12);
+  // The epoch's training accuracy counts the steps before the checkpoint too (kept in it), and validation agrees.
+  const [eb, ea] = [before[2], after[2]];
+  t.true(eb.kind === 'epoch' && ea.kind === 'epoch' && ea.accuracy === eb.accuracy && ea.valAccuracy === eb.valAccuracy,
+    `epoch record after resume ${JSON.stringify(ea)} vs before ${JSON.stringify(eb)}`);
 
   const out = path.join(dir, 'report.html');
   const rep = run(['report', a, b, '--out', out]);
