@@ -58,8 +58,18 @@ function summary(runs: RunData[]): string {
 }
 
 function perClass(runs: RunData[]): string {
-  const withVal = runs.map((r, i) => ({ r, i })).filter((x) => x.r.validation);
-  if (withVal.length === 0) return '<p class="none">No run wrote a validation summary (it is written when training finishes).</p>';
+  const all = runs.map((r, i) => ({ r, i })).filter((x) => x.r.validation);
+  if (all.length === 0) return '<p class="none">No run wrote a validation summary (it is written when training finishes).</p>';
+  // One table per set of classes: runs on different datasets are not compared class by class.
+  const groups = new Map<string, typeof all>();
+  for (const x of all) {
+    const key = JSON.stringify(x.r.validation!.classes);
+    groups.set(key, [...(groups.get(key) ?? []), x]);
+  }
+  return [...groups.values()].map(perClassTable).join('\n');
+}
+
+function perClassTable(withVal: { r: RunData; i: number }[]): string {
   const classes = withVal[0].r.validation!.classes;
   const head = withVal.map(({ r, i }) => `<th>${runLabel(r, i)}</th>`).join('');
   const rows = classes.map((name, c) => `<tr><th>${esc(name)}</th>${withVal.map(({ r, i }) => {

@@ -88,3 +88,15 @@ test('readRuns: errors name the folder, the file and the line', (t) => {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('renderPage: runs with different classes get separate per-class tables', (t) => {
+  const validation = (classes: string[]) => ({
+    classes, count: 2, correct: 1, confusion: classes.map((_, i) => classes.map((__, j) => (i === j && i === 0 ? 1 : j === 0 && i === 1 ? 1 : 0))),
+    perClassAccuracy: classes.map((_, i) => (i === 0 ? 100 : i === 1 ? 0 : null)), misclassified: [], imageUrls: [],
+  });
+  const run = (name: string, classes: string[]) => ({ name, dir: `/runs/${name}`, config: null, versions: null, metrics: [], validation: validation(classes) });
+  const html = renderPage([run('a', ['cat', 'dog']), run('b', ['cat', 'dog']), run('c', ['x', 'y', 'z'])], { script: '', style: '' });
+  t.is(html.match(/<table class="per-class">/g)?.length, 2);
+  t.is(html.match(/<figure class="confusion"/g)?.length, 3);
+  t.is(html.match(/class="cm-cell"/g)?.length, 4 + 4 + 9);
+});
