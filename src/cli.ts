@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Classifier, ImageError, Prediction } from './classifier';
 import { parseDevice } from './device';
+import { writeReport } from './report';
 import { ConsoleReporter, defaultConfig, resolveConfig, RunConfig, runTest, Trainer } from './train';
 import { ArgumentError, integer } from './validate';
 
@@ -16,6 +17,8 @@ Commands:
   train                   Train AlexNet on CIFAR-10 (or your images) with the reference recipe
   test                    Evaluate saved weights on the CIFAR-10 test split (or the image folder's validation split)
   predict <image...>      Label PNG, JPEG or WebP images with saved weights (scaled to the model's input size)
+  report <run-dir...>     Write one self-contained HTML page of runs trained with --run-dir
+                          (several run dirs are overlaid)
 
 Options:
   --dataset <d>           cifar10 (default) or imagefolder: --data holds one folder of images per class
@@ -54,6 +57,11 @@ Options:
   --format <f>            Weights files: pt (PyTorch) or safetensors (default: --checkpoint's extension,
                           .safetensors or else pt). With safetensors and --checkpoint-dir, each epoch
                           also writes model-<epoch>.safetensors beside its .pt checkpoint
+  --run-dir <dir>         train: write config.json, metrics.jsonl (every --log-every steps and every
+                          epoch) and the last epoch's validation results here, for \`torchbridge report\`;
+                          checkpoints go to <dir>/checkpoints and the weights to <dir>/model.pt
+                          unless --checkpoint-dir and --checkpoint say otherwise
+  --out <file>            report: the HTML file to write (default: report.html)
   --predictions <file>    test: also write each image's predicted class, one JSON object per line
                           ({"index","prediction","label","target"})
   --topk <n>              predict: classes to show per image, best first (default: 5, at most the number of classes)
@@ -69,7 +77,8 @@ Examples:
   torchbridge train --data ../shared/datasets/cifar10-dev --epochs 5 --checkpoint alexnet.pt
   torchbridge test --data ../shared/datasets/cifar10-dev --checkpoint alexnet.pt
   torchbridge train --dataset imagefolder --data photos --image-size 32 --val-split 0.1 --skip-bad --checkpoint mine.pt
-  torchbridge predict cat.png dog.jpg --checkpoint alexnet.pt --topk 3`;
+  torchbridge predict cat.png dog.jpg --checkpoint alexnet.pt --topk 3
+  torchbridge train --run-dir runs/a --epochs 2 && torchbridge report runs/a --out a.html`;
 
 const options = {
   dataset: { type: 'string' },
@@ -99,6 +108,8 @@ const options = {
   tensorboard: { type: 'string' },
   format: { type: 'string' },
   predictions: { type: 'string' },
+  'run-dir': { type: 'string' },
+  out: { type: 'string' },
   topk: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -107,7 +118,7 @@ const options = {
 type Flag = keyof typeof options;
 // Flags that belong to one command only; the rest are train's and test's.
 const predictFlags: Flag[] = ['checkpoint', 'topk', 'json', 'device', 'batch-size', 'help'];
-const onlyFor: Partial<Record<Flag, string>> = { topk: 'predict', json: 'predict', predictions: 'test' };
+const onlyFor: Partial<Record<Flag, string>> = { topk: 'predict', json: 'predict', predictions: 'test', 'run-dir': 'train', out: 'report' };
 
 class UsageError extends Error {}
 
@@ -118,7 +129,7 @@ const flagOf: Partial<Record<keyof RunConfig, string>> = {
   seed: 'seed', lr: 'lr', scheduleEpochs: 'schedule-epochs', checkpoint: 'checkpoint', predictions: 'predictions', checkpointDir: 'checkpoint-dir',
   checkpointEvery: 'checkpoint-every', logEvery: 'log-every', resume: 'resume', trainLimit: 'limit-train', testLimit: 'limit-test',
   threads: 'threads', cpuLinear: 'cpu-linear', channelsLast: 'channels-last', autocast: 'bf16',
-  tensorboard: 'tensorboard', format: 'format', dataset: 'dataset', imageSize: 'image-size', valSplit: 'val-split', skipBad: 'skip-bad',
+  tensorboard: 'tensorboard', format: 'format', dataset: 'dataset', imageSize: 'image-size', valSplit: 'val-split', skipBad: 'skip-bad', runDir: 'run-dir',
 };
 const numeric: (keyof RunConfig)[] = ['imageSize', 'valSplit', 'epochs', 'batchSize', 'testBatchSize', 'seed', 'lr', 'scheduleEpochs', 'checkpointEvery', 'logEvery', 'trainLimit', 'testLimit', 'threads'];
 
@@ -140,7 +151,9 @@ export interface PredictArgs {
 }
 
 /** The command line as a command and its settings: a RunConfig for train and test, PredictArgs for predict. */
-export function parse(argv: string[]): { command: string | null; config: RunConfig | null; predict: PredictArgs | null; help: boolean } {
+export function parse(argv: string[]): {
+  command: string | null; config: RunConfig | null; predict: PredictArgs | null; report?: ReportArgs; help: boolean;
+} {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -151,8 +164,10 @@ export function parse(argv: string[]): { command: string | null; config: RunConf
   if (o.help) return { command: positionals[0] ?? null, config: null, predict: null, help: true };
   const command = positionals[0];
   if (command === 'predict') return { command, config: null, predict: parsePredict(o, positionals.slice(1)), help: false };
+  if (command === 'report') return { command, config: null, predict: null, report: parseReport(o, positionals.slice(1)), help: false };
   if (positionals.length !== 1 || !['train', 'test'].includes(command)) {
-    throw new UsageError(positionals.length ? `Unknown command '${positionals.join(' ')}': expected train, test or predict` : 'Missing command: train, test or predict');
+    throw new UsageError(positionals.length ? `Unknown command '${positionals.join(' ')}': expected train, test, predict or report`
+      : 'Missing command: train, test, predict or report');
   }
   const misplaced = (Object.keys(o) as Flag[]).find((k) => onlyFor[k] !== undefined && onlyFor[k] !== command);
   if (misplaced) throw new UsageError(`--${misplaced} applies only to ${onlyFor[misplaced]}`);
@@ -173,6 +188,7 @@ export function parse(argv: string[]): { command: string | null; config: RunConf
     // '' stays '' for resolveConfig to refuse: path.resolve would make it the current folder.
     tensorboard: o.tensorboard === undefined || o.tensorboard === '' ? o.tensorboard : path.resolve(o.tensorboard),
     format: o.format, dataset: o.dataset, imageSize: o['image-size'], valSplit: o['val-split'], skipBad: o['skip-bad'],
+    runDir: o['run-dir'] === undefined || o['run-dir'] === '' ? o['run-dir'] : path.resolve(o['run-dir']),
   };
   const raw: Partial<Record<keyof RunConfig, unknown>> = {};
   const config: Record<string, unknown> = {};
@@ -223,6 +239,20 @@ function parsePredict(o: PredictValues, images: string[]): PredictArgs {
     device,
     batchSize: check('--batch-size', o['batch-size'] as string | undefined, (x) => (x === undefined ? PREDICT_BATCH : integer(x, '--batch-size', 1))),
   };
+}
+
+/** What `report` was asked to do. */
+export interface ReportArgs {
+  runDirs: string[];
+  out: string;
+}
+
+function parseReport(o: PredictValues, runDirs: string[]): ReportArgs {
+  const other = (Object.keys(o) as Flag[]).find((k) => k !== 'out');
+  if (other) throw new UsageError(`--${other} does not apply to report; it takes run directories and --out`);
+  if (runDirs.length === 0) throw new UsageError('report needs at least one run directory (written by train --run-dir)');
+  if (o.out === '') throw new UsageError("Expected a file name for --out but received ''");
+  return { runDirs: runDirs.map((d) => path.resolve(d)), out: path.resolve((o.out as string | undefined) ?? 'report.html') };
 }
 
 /** `label  probability%` lines under the file name, or one JSON line per image. */
@@ -278,6 +308,12 @@ export async function main(argv: string[]): Promise<number> {
   const reporter = new ConsoleReporter();
   try {
     if (args.command === 'predict') return await runPredict(args.predict as PredictArgs);
+    if (args.command === 'report') {
+      const { runDirs, out } = args.report as ReportArgs;
+      await writeReport(runDirs, out);
+      process.stdout.write(`Wrote ${out} (${runDirs.length} run${runDirs.length > 1 ? 's' : ''})\n`);
+      return 0;
+    }
     if (args.command === 'test') {
       await runTest(args.config as RunConfig, reporter);
       return 0;

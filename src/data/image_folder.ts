@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
+import { writeFileAtomic } from '../files';
 import { cacheDir as userCacheDir } from '../paths';
 import * as v from '../validate';
 import { StoredImageDataset } from './dataset';
@@ -96,18 +97,6 @@ function listImages(dir: string, prefix = ''): string[] {
     else if (IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase())) out.push(rel);
   }
   return out.sort();
-}
-
-/** Writes `data` to `file` through a temporary name in the same folder and a rename. */
-async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await fs.promises.writeFile(tmp, data);
-    await fs.promises.rename(tmp, file);
-  } catch (e) {
-    await fs.promises.rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 /** The cached manifest and store of a folder, or null when there is none that is whole. */
@@ -295,8 +284,8 @@ function scan(root: string): { classes: string[]; files: Found[] } {
 async function writeCache(dir: string, manifest: Manifest, images: Uint8Array): Promise<void> {
   await fs.promises.mkdir(dir, { recursive: true });
   const store = `images-${randomBytes(8).toString('hex')}.u8`;
-  await writeAtomic(path.join(dir, store), images);
-  await writeAtomic(path.join(dir, MANIFEST), JSON.stringify({ ...manifest, store }));
+  await writeFileAtomic(path.join(dir, store), images);
+  await writeFileAtomic(path.join(dir, MANIFEST), JSON.stringify({ ...manifest, store }));
   for (const f of await fs.promises.readdir(dir)) {
     if (f !== store && /^images-[0-9a-f]+\.u8(\.tmp-.*)?$/.test(f)) await fs.promises.rm(path.join(dir, f), { force: true });
   }

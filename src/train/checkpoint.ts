@@ -31,6 +31,8 @@ export interface Checkpoint {
   step: number;
   /** Sum of this epoch's batch losses so far. */
   lossSum: number;
+  /** This epoch's correct training predictions so far (absent from older checkpoints: 0). */
+  correct?: number;
   /** The model's state dict. */
   model: Record<string, Tensor>;
   /** The optimizer's state dict. */
@@ -242,6 +244,8 @@ export interface RunPosition {
   epoch: number;
   step: number;
   lossSum: number;
+  /** This epoch's correct training predictions so far. */
+  correct: number;
   /** The data loader's generator at the epoch's start. */
   loaderState: number[];
   history: Value[];
@@ -250,7 +254,7 @@ export interface RunPosition {
 /** Saves the recipe's states and the run's position into `dir`; returns the file. */
 export async function saveRunCheckpoint(dir: string, r: Recipe, at: RunPosition, config: Value): Promise<string> {
   const ckpt: Checkpoint = {
-    format: CHECKPOINT_FORMAT, epoch: at.epoch, step: at.step, lossSum: at.lossSum, model: r.model.stateDict(),
+    format: CHECKPOINT_FORMAT, epoch: at.epoch, step: at.step, lossSum: at.lossSum, correct: at.correct, model: r.model.stateDict(),
     optimizer: r.optimizer.stateDict() as unknown as Value, scheduler: r.scheduler.stateDict() as Value,
     ...(r.scaler ? { scaler: r.scaler.stateDict() as unknown as Value } : {}),
     rng: { torch: new Tensor(addon.getRngState()), data: at.loaderState }, config, history: at.history,
@@ -272,7 +276,7 @@ export function restoreRunCheckpoint(r: Recipe, k: Checkpoint): RunPosition {
     if (r.scaler && k.scaler) r.scaler.loadStateDict(k.scaler as unknown as GradScalerState);
     addon.setRngState(k.rng.torch.raw);
     r.trainLoader.setState(k.rng.data);
-    return { epoch: k.epoch, step: k.step, lossSum: k.lossSum, loaderState: k.rng.data, history: k.history };
+    return { epoch: k.epoch, step: k.step, lossSum: k.lossSum, correct: k.correct ?? 0, loaderState: k.rng.data, history: k.history };
   } finally {
     disposeValue(k as unknown as Value);
   }

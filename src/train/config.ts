@@ -87,6 +87,12 @@ export interface RunConfig {
    * null (the default): from checkpoint's extension, '.safetensors' or else 'pt'.
    */
   format: WeightsFormat | null;
+  /**
+   * A run directory: config.json, metrics.jsonl and the validation summary for
+   * `torchbridge report`; checkpointDir and checkpoint default to its checkpoints/
+   * and model.pt (or model.safetensors). null (the default): none.
+   */
+  runDir: string | null;
 }
 
 /** The datasets a run trains on. */
@@ -137,6 +143,7 @@ export const defaultConfig: RunConfig = {
   autocast: null,
   tensorboard: null,
   format: null,
+  runDir: null,
 };
 
 /**
@@ -151,6 +158,11 @@ export function resolveConfig(partial: Partial<RunConfig>, label: (key: keyof Ru
   const c = { ...defaultConfig, ...v.options(partial, 'config', Object.keys(defaultConfig)) } as RunConfig;
   const L = label;
   v.oneOf(c.dataset, L('dataset'), datasetKinds);
+  if (c.runDir !== null) {
+    v.string(c.runDir, L('runDir'));
+    c.checkpointDir ??= path.join(c.runDir, 'checkpoints');
+    c.checkpoint ??= path.join(c.runDir, c.format === 'safetensors' ? 'model.safetensors' : 'model.pt');
+  }
   v.string(c.data, L('data'));
   if (c.imageSize !== null) {
     v.integer(c.imageSize, L('imageSize'), 1, 4096);

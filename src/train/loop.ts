@@ -4,7 +4,7 @@ import { autocast, AutocastDtype, GradScaler } from '../amp';
 import { Module } from '../nn/module';
 import { LRScheduler } from '../optim/lr_scheduler';
 import { Optimizer } from '../optim/optimizer';
-import { cat, noGrad, Tensor, tidy, zeros } from '../tensor';
+import { cat, noGrad, stack, Tensor, tidy, zeros } from '../tensor';
 import * as v from '../validate';
 import { ConsoleReporter, Reporter } from './reporter';
 
@@ -44,8 +44,31 @@ export interface TrainEpochOptions {
   scaler?: GradScaler | null;
   /** Called after each step with its 0-based index; return true to stop early (Ctrl-C). */
   afterStep?: (step: number) => boolean | void;
-  /** Called with each printed mean loss and the 0-based index of the step that printed it (for TensorBoard). */
-  onLog?: (step: number, loss: number) => void;
+  /**
+   * Called with each printed mean loss and the 0-based index of the step that printed it (for
+   * TensorBoard and run directories), and the figures of the steps since the last print.
+   */
+  onLog?: (step: number, loss: number, window: LogWindow) => void;
+  /**
+   * Count correct predictions (the logits' argmax against class-index targets) for the training
+   * accuracy in {@link LogWindow} and {@link EpochResult}; off by default, as a criterion need not classify.
+   */
+  accuracy?: boolean;
+  /** Correct predictions among the skipped steps' images, so the epoch's accuracy stays right after a resume. */
+  correctSoFar?: number;
+}
+
+/** The training steps between two loss prints, as {@link TrainEpochOptions.onLog} reports them. */
+export interface LogWindow {
+  /**
+   * Training accuracy over these steps' batches (their argmax against the targets, before the step), in
+   * percent; null without the accuracy option.
+   */
+  accuracy: number | null;
+  /** Images trained on. */
+  images: number;
+  /** Wall-clock seconds they took. */
+  seconds: number;
 }
 
 /** What {@link trainEpoch} returns. */
@@ -62,6 +85,8 @@ export interface EpochResult {
   seconds: number;
   /** Images trained on in this call. */
   images: number;
+  /** Correct training predictions in the epoch so far (correctSoFar included); 0 without the accuracy option. */
+  correct: number;
 }
 
 /**
@@ -75,7 +100,7 @@ export interface EpochResult {
  */
 export function trainEpoch(model: Module, loader: BatchSource, criterion: Criterion, optimizer: Optimizer,
   scheduler: LRScheduler | null, epoch: number, options: TrainEpochOptions = {}): EpochResult {
-  const o = v.options(options, 'options', ['logEvery', 'reporter', 'startStep', 'lossSoFar', 'autocast', 'scaler', 'afterStep', 'onLog']);
+  const o = v.options(options, 'options', ['logEvery', 'reporter', 'startStep', 'lossSoFar', 'autocast', 'scaler', 'afterStep', 'onLog', 'accuracy', 'correctSoFar']);
   const logEvery = v.integer(o.logEvery ?? 100, 'logEvery', 1);
   const reporter = (o.reporter as Reporter | undefined) ?? new ConsoleReporter();
   const startStep = v.integer(o.startStep ?? 0, 'startStep', 0);
@@ -86,9 +111,13 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
 
   model.train();
   const t0 = Date.now();
-  let windowSum: Tensor | null = null; // loss sum since the last print
+  let windowSum: Tensor | null = null; // [loss sum, correct count] since the last print
   let windowSteps = 0; // logEvery, or fewer in the first window after a resume mid-window
   let epochSum = v.finite(o.lossSoFar ?? 0, 'lossSoFar');
+  const countCorrect = o.accuracy === undefined ? false : v.boolean(o.accuracy, 'accuracy');
+  let epochCorrect = v.integer(o.correctSoFar ?? 0, 'correctSoFar', 0);
+  let windowImages = 0;
+  let windowStart = Date.now();
   let step = startStep;
   let images = 0;
   let stopped = false;
@@ -97,9 +126,10 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
   try {
     for (const { inputs, targets } of loader) {
       images += inputs.shape[0];
+      windowImages += inputs.shape[0];
       const loss = tidy(() => {
         optimizer.zeroGrad();
-        const out = forwardLoss(model, criterion, inputs, targets, (o.autocast as AutocastDtype | null | undefined) ?? null);
+        const { out, correct } = forwardLoss(model, criterion, inputs, targets, (o.autocast as AutocastDtype | null | undefined) ?? null, countCorrect);
         if (scaler) {
           scaler.scale(out).backward();
           scaler.step(optimizer);
@@ -109,7 +139,7 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
           optimizer.step();
         }
         scheduler?.step();
-        return out.detach().to('float64');
+        return cat([out.detach().to('float64').reshape([1]), correct]);
       });
       inputs.dispose();
       targets.dispose();
@@ -122,15 +152,20 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
       windowSteps += 1;
       reporter.barUpdate(1);
       if ((step + 1) % logEvery === 0 || step + 1 === loader.length) {
-        const total = windowSum.item();
+        const [total, correct] = windowSum.toArray();
         epochSum += total;
+        epochCorrect += correct;
         windowSum.dispose();
         windowSum = null;
         if ((step + 1) % logEvery === 0) {
           reporter.line(`[Epoch ${epoch + 1}, Iteration ${step + 1}] loss: ${(total / windowSteps).toFixed(3)}`);
-          (o.onLog as TrainEpochOptions['onLog'])?.(step, total / windowSteps);
+          const now = Date.now();
+          (o.onLog as TrainEpochOptions['onLog'])?.(step, total / windowSteps,
+            { accuracy: countCorrect ? (100 * correct) / windowImages : null, images: windowImages, seconds: (now - windowStart) / 1000 });
         }
         windowSteps = 0;
+        windowImages = 0;
+        windowStart = Date.now();
       }
       step += 1;
       if (afterStep?.(step - 1)) {
@@ -138,17 +173,29 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
         break;
       }
     }
-    if (windowSum) epochSum += (windowSum as Tensor).item();
+    if (windowSum) {
+      const [total, correct] = (windowSum as Tensor).toArray();
+      epochSum += total;
+      epochCorrect += correct;
+    }
   } finally {
     (windowSum as Tensor | null)?.dispose();
     reporter.barEnd();
   }
-  return { loss: epochSum / loader.length, lossSum: epochSum, steps: step - startStep, stopped, seconds: (Date.now() - t0) / 1000, images };
+  return {
+    loss: epochSum / loader.length, lossSum: epochSum, steps: step - startStep, stopped, seconds: (Date.now() - t0) / 1000, images, correct: epochCorrect,
+  };
 }
 
-/** The loss of one batch, under autocast when asked. */
-function forwardLoss(model: Module, criterion: Criterion, inputs: Tensor, targets: Tensor, amp: AutocastDtype | null): Tensor {
-  const run = () => criterion(model.forward(inputs), targets);
+/** The loss of one batch, under autocast when asked, and its correct predictions (float64 [1]; 0 when not counted). */
+function forwardLoss(model: Module, criterion: Criterion, inputs: Tensor, targets: Tensor, amp: AutocastDtype | null,
+  countCorrect: boolean): { out: Tensor; correct: Tensor } {
+  const run = () => {
+    const logits = model.forward(inputs);
+    const out = criterion(logits, targets);
+    const correct = countCorrect ? noGrad(() => logits.argmax(1).eq(targets).sum().to('float64').reshape([1])) : zeros([1], { dtype: 'float64', device: out.device });
+    return { out, correct };
+  };
   return amp ? autocast(inputs.device, amp, run) : run();
 }
 
@@ -166,6 +213,10 @@ export interface EvalResult {
   seconds: number;
   /** With the predictions option: each image's predicted class (the argmax of its logits), in the loader's order. */
   predictions?: number[];
+  /** With the predictions option: the softmax probability of each predicted class. */
+  probabilities?: number[];
+  /** With the predictions option: each image's true class. */
+  targets?: number[];
 }
 
 /**
@@ -182,6 +233,7 @@ export function evaluate(model: Module, loader: BatchSource, criterion: Criterio
   let total = 0;
   // Sums and predicted classes stay on the device; read once at the end.
   const sums = zeros([2], { dtype: 'float64' });
+  // Per batch: [predicted class, its probability, true class] as float64 [B, 3].
   const predicted: Tensor[] | null = options.predictions ? [] : null;
   let device = 'cpu';
   reporter.barStart(loader.length, '');
@@ -202,7 +254,9 @@ export function evaluate(model: Module, loader: BatchSource, criterion: Criterio
           const { indices } = out.max(1);
           const correct = indices.eq(targets).sum().to('float64').reshape([1]);
           sums.copy_(sums.add(cat([loss, correct])));
-          return predicted ? indices : null;
+          if (!predicted) return null;
+          const probability = out.to('float32').softmax(1).max(1).values.to('float64');
+          return stack([indices.to('float64'), probability, targets.to('float64')], 1);
         });
         if (indices) predicted?.push(indices);
         inputs.dispose();
@@ -212,7 +266,17 @@ export function evaluate(model: Module, loader: BatchSource, criterion: Criterio
     });
     const [lossSum, correct] = sums.toArray();
     const result: EvalResult = { accuracy: total ? (100 * correct) / total : 0, loss: lossSum / loader.length, correct, total, seconds: (Date.now() - t0) / 1000 };
-    if (predicted) result.predictions = predicted.length ? tidy(() => cat(predicted).toArray()) : [];
+    if (predicted) {
+      const rows = predicted.length ? tidy(() => cat(predicted).toArray()) : [];
+      result.predictions = [];
+      result.probabilities = [];
+      result.targets = [];
+      for (let i = 0; i < rows.length; i += 3) {
+        result.predictions.push(rows[i]);
+        result.probabilities.push(rows[i + 1]);
+        result.targets.push(rows[i + 2]);
+      }
+    }
     return result;
   } finally {
     sums.dispose();

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataLoader } from '../data';
 import { Dataset } from '../data/dataset';
+import { writeFileAtomic } from '../files';
 import { Module } from '../nn/module';
 import { setCpuLinearKernel, setNumThreads, manualSeed } from '../runtime';
 import { Value } from '../serialize';
@@ -17,6 +18,7 @@ import { Batch, BatchSource, evaluate, trainEpoch } from './loop';
 import { buildRecipe, crossEntropyLoss, loadData, Recipe, RunData } from './recipe';
 import { Reporter } from './reporter';
 import { buildModel, CIFAR10_TRAINED_ON } from './trained_on';
+import { RunDirectory } from './rundir';
 
 /** The figures of one finished epoch. */
 export interface EpochReport {
@@ -146,6 +148,7 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
   let startEpoch = 0;
   let startStep = 0;
   let lossSum = 0;
+  let correctSum = 0;
   const history: EpochReport[] = [];
   if (c.resume && c.checkpointDir) {
     const found = await loadLatestCheckpoint(c.checkpointDir, (m) => reporter.line(m));
@@ -154,6 +157,7 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
       startEpoch = at.epoch;
       startStep = at.step;
       lossSum = at.lossSum;
+      correctSum = at.correct;
       history.push(...(at.history as unknown as EpochReport[]));
       reporter.line(`Resumed from ${found.file} (epoch ${startEpoch + 1}, step ${startStep})`);
     } else {
@@ -167,6 +171,7 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
 
   let checkpointFile: string | null = null;
   const steps = trainLoader.length;
+  const runDir = c.runDir ? await RunDirectory.open(c, startEpoch * steps + startStep, (l) => reporter.line(l)) : null;
   for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
     const loaderState = trainLoader.state();
     // One pass over the epoch's batches, which trainEpoch may leave and re-enter
@@ -176,6 +181,7 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
     const bar = pieceReporter(reporter);
     let step = startStep;
     let sum = lossSum;
+    let correct = correctSum;
     let trainSeconds = 0;
     let trainImages = 0;
     let result;
@@ -184,10 +190,12 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
         let stopAt = -1;
         let save = false;
         result = trainEpoch(model, source, criterion, optimizer, scheduler, epoch, {
-          logEvery: c.logEvery, reporter: bar.reporter, startStep: step, lossSoFar: sum, autocast: c.autocast, scaler,
+          logEvery: c.logEvery, reporter: bar.reporter, startStep: step, lossSoFar: sum, accuracy: true, correctSoFar: correct, autocast: c.autocast, scaler,
           // x: steps done in the run. lr and momentum as the optimizer holds them after the step (the next step's).
-          onLog: tb ? (s, loss) => {
+          onLog: tb || runDir ? (s, loss, window) => {
             const done = epoch * steps + s + 1;
+            runDir?.logStep(epoch + 1, done, loss, window, optimizer);
+            if (!tb) return;
             const group = optimizer.paramGroups[0];
             tb.addScalar('train/loss', loss, done);
             tb.addScalar('train/lr', group.lr, done);
@@ -201,27 +209,35 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
         });
         step += result.steps;
         sum = result.lossSum;
+        correct = result.correct;
         trainSeconds += result.seconds;
         trainImages += result.images;
         if (result.stopped && stopAt >= 0) {
           bar.end();
-          checkpointFile = await checkpoint({ epoch, step: stopAt + 1, loaderState, lossSum: result.lossSum }, c.checkpointDir ?? path.resolve('checkpoints'));
+          checkpointFile = await checkpoint({ epoch, step: stopAt + 1, loaderState, lossSum: result.lossSum, correct: result.correct }, c.checkpointDir ?? path.resolve('checkpoints'));
           reporter.line(`Stopped after step ${stopAt + 1} of epoch ${epoch + 1}: saved ${checkpointFile}`);
           return { epochs: history, stopped: true, checkpointFile };
         }
         if (!save) break;
-        checkpointFile = (await checkpoint({ epoch, step, loaderState, lossSum: sum })) ?? checkpointFile;
+        checkpointFile = (await checkpoint({ epoch, step, loaderState, lossSum: sum, correct })) ?? checkpointFile;
       }
     } finally {
       batches.return?.();
       bar.end();
     }
-    const ev = evaluate(model, c.channelsLast ? skipping(testLoader, 0, toChannelsLast) : testLoader, criterion, { reporter, autocast: c.autocast });
+    // The run directory's validation summary needs each image's prediction, from the last epoch only.
+    const last = runDir !== null && epoch + 1 === c.epochs;
+    const ev = evaluate(model, c.channelsLast ? skipping(testLoader, 0, toChannelsLast) : testLoader, criterion, { reporter, autocast: c.autocast, predictions: last });
     const report: EpochReport = {
       epoch: epoch + 1, trainLoss: result.loss, accuracy: ev.accuracy, testLoss: ev.loss,
       trainImagesPerSecond: trainImages / trainSeconds, evalImagesPerSecond: ev.total / ev.seconds, trainSeconds,
     };
     history.push(report);
+    runDir?.logEpoch({
+      epoch: epoch + 1, step: (epoch + 1) * steps, loss: result.loss, accuracy: (100 * result.correct) / r.train.length, valLoss: ev.loss,
+      valAccuracy: ev.accuracy, imagesPerSecond: report.trainImagesPerSecond, evalImagesPerSecond: report.evalImagesPerSecond,
+    }, optimizer);
+    if (last) await runDir.writeValidation(r.test, ev);
     if (tb) {
       // "val": the reference evaluates on CIFAR-10's test split after each epoch.
       tb.addScalar('val/loss', ev.loss, (epoch + 1) * steps);
@@ -234,9 +250,10 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
     control.onEpoch?.(report);
     startStep = 0;
     lossSum = 0;
+    correctSum = 0;
     const stopping = control.shouldStop?.() === true && epoch + 1 < c.epochs;
     const dir = c.checkpointDir ?? (stopping ? path.resolve('checkpoints') : null);
-    checkpointFile = (await checkpoint({ epoch: epoch + 1, step: 0, loaderState: trainLoader.state(), lossSum: 0 }, dir)) ?? checkpointFile;
+    checkpointFile = (await checkpoint({ epoch: epoch + 1, step: 0, loaderState: trainLoader.state(), lossSum: 0, correct: 0 }, dir)) ?? checkpointFile;
     if (dir && weightsFormat(c) === 'safetensors') await saveModelWeights(dir, model, epoch + 1, 2, recorded(c, r));
     if (stopping) {
       reporter.line(`Stopped at the end of epoch ${epoch + 1}: saved ${checkpointFile}`);
@@ -262,14 +279,7 @@ function recorded(c: RunConfig, r: Recipe) {
  */
 async function writePredictions(file: string, test: Dataset, predictions: number[]): Promise<void> {
   const lines = predictions.map((p, i) => JSON.stringify({ index: i, prediction: p, label: test.classes[p], target: test.label(i) }));
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    await fs.promises.writeFile(tmp, lines.map((l) => `${l}\n`).join(''));
-    await fs.promises.rename(tmp, file);
-  } catch (e) {
-    await fs.promises.rm(tmp, { force: true });
-    throw e;
-  }
+  await writeFileAtomic(file, lines.map((l) => `${l}\n`).join(''));
 }
 
 /**

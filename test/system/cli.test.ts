@@ -21,7 +21,7 @@ test('--help lists every command and flag', (t) => {
   t.is(r.status, 0);
   for (const word of ['train', 'test', '--data', '--no-download', '--epochs', '--batch-size', '--device', '--seed', '--lr',
     '--schedule-epochs', '--checkpoint', '--checkpoint-dir', '--checkpoint-every', '--log-every', '--resume', '--limit-train', '--limit-test', '--threads', '--cpu-linear', '--channels-last', '--bf16', '--fp16',
-    'predict', '--topk', '--json', '--predictions', '--dataset', '--image-size', '--val-split', '--skip-bad']) {
+    'predict', '--topk', '--json', '--predictions', '--dataset', '--image-size', '--val-split', '--skip-bad', 'report', '--run-dir', '--out']) {
     t.true(r.stdout.includes(word), `help mentions ${word}`);
   }
 });

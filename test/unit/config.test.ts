@@ -45,3 +45,16 @@ test('imagefolder: its options only with it, --data required, an image size some
     t.throws(() => resolveConfig({ dataset: 'imagefolder', data: '/p', valSplit: x }), { message: new RegExp(`^Expected number strictly between 0 and 1 for valSplit but received ${x}`) });
   }
 });
+
+test('runDir: checkpoints and weights go inside it unless given elsewhere', (t) => {
+  const c = resolveConfig({ runDir: '/runs/a' });
+  t.is(c.checkpointDir, '/runs/a/checkpoints');
+  t.is(c.checkpoint, '/runs/a/model.pt');
+  t.is(resolveConfig({ runDir: '/runs/a', format: 'safetensors' }).checkpoint, '/runs/a/model.safetensors');
+  const own = resolveConfig({ runDir: '/runs/a', checkpoint: '/w.pt', checkpointDir: '/ck' });
+  t.is(own.checkpoint, '/w.pt');
+  t.is(own.checkpointDir, '/ck');
+  // resume needs a checkpoint folder, which the run directory provides.
+  t.true(resolveConfig({ runDir: '/runs/a', resume: true }).resume);
+  t.throws(() => resolveConfig({ runDir: '' }), { message: "Expected non-empty string for runDir but received '' of type string" });
+});
