@@ -1,7 +1,7 @@
 // --run-dir and `torchbridge report`, end to end: two real runs through the CLI
 // (one resumed from a mid-epoch checkpoint after its later records were
-// written), the report of both, opened in headless chromium. The screenshot is
-// kept in the test's temporary folder, whose path is printed.
+// written), the report of both, opened in headless chromium. The page and its
+// screenshot are kept as test artifacts in test-artifacts/ (not committed).
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -99,9 +99,13 @@ test('train --run-dir, resume, then report: the page renders every chart in chro
     .map((v) => Math.min(48, v.count - v.correct)).reduce((x, y) => x + y, 0);
   t.true(misses > 0);
   t.deepEqual(fig.images, { total: misses, loaded: misses }, 'every misclassified image decoded');
-  const shot = path.join(dir, 'report.png');
+  const artifacts = path.join(repoRoot, 'test-artifacts');
+  fs.mkdirSync(artifacts, { recursive: true });
+  const shot = path.join(artifacts, 'report.png');
   await page.screenshot({ path: shot, fullPage: true });
-  t.log(`screenshot: ${shot}${process.env.KEEP_REPORT_TEST === '1' ? '' : ' (deleted after the test; KEEP_REPORT_TEST=1 keeps it)'}`);
+  t.true(fs.statSync(shot).size > 10_000, 'a screenshot with something in it');
+  fs.copyFileSync(out, path.join(artifacts, 'report.html'));
+  t.log(`artifacts: ${shot} and report.html beside it`);
 
   // Control: the same runs with no metrics draw axes and legends but no curves, and the measure sees that.
   const blank = path.join(dir, 'blank.html');
