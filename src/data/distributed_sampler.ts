@@ -80,11 +80,8 @@ export class DistributedSampler {
     } else {
       all = Int32Array.from({ length: n }, (_, i) => i);
     }
-    // Padding repeats the order from its start, as many times as it takes.
-    const padded = new Int32Array(this.totalSize);
-    for (let i = 0; i < this.totalSize; i++) padded[i] = all[i % n];
-    const mine = new Int32Array(this.length);
-    for (let i = 0; i < this.length; i++) mine[i] = padded[this.rank + i * this.numReplicas];
-    return mine;
+    // Position p of the padded (or cut) order is all[p % n]: padding repeats the order from its
+    // start, as many times as it takes. This rank takes positions rank, rank + numReplicas, ...
+    return Int32Array.from({ length: this.length }, (_, i) => all[(this.rank + i * this.numReplicas) % n]);
   }
 }
