@@ -12,7 +12,7 @@ import { checkDevice } from './device';
 import { addon } from './native';
 import { Module } from './nn/module';
 import { tensor, Tensor, tidy } from './tensor';
-import { loadWeights, readTrainedOn } from './train/checkpoint';
+import { openWeights } from './train/checkpoint';
 import { buildModel, CIFAR10_TRAINED_ON, TrainedOn } from './train/trained_on';
 import * as v from './validate';
 
@@ -151,21 +151,26 @@ export class Classifier {
     const device = o.device === undefined ? 'cpu' : checkDevice(o.device, 'device');
     // The new model draws initial weights from the global generator; restore its
     // state so that loading weights does not change a seeded program's random numbers.
-    const trainedOn = (await readTrainedOn(file)) ?? CIFAR10_TRAINED_ON;
-    const rng = addon.getRngState();
+    const weights = await openWeights(file);
+    const trainedOn = weights.trainedOn ?? CIFAR10_TRAINED_ON;
     let model: Module;
     try {
-      model = buildModel(trainedOn.model, trainedOn.classes.length);
+      const rng = addon.getRngState();
+      try {
+        model = buildModel(trainedOn.model, trainedOn.classes.length);
+      } finally {
+        addon.setRngState(rng);
+        rng.dispose();
+      }
+      try {
+        weights.loadInto(model);
+        model.to(device).eval();
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
     } finally {
-      addon.setRngState(rng);
-      rng.dispose();
-    }
-    try {
-      await loadWeights(model, file);
-      model.to(device).eval();
-    } catch (e) {
-      model.dispose();
-      throw e;
+      weights.release();
     }
     return new Classifier(model, file, device, trainedOn);
   }

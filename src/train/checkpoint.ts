@@ -185,14 +185,50 @@ async function readWeights(file: string, format: WeightsFormat): Promise<ReadWei
   }
 }
 
+/** A weights file read once: what it records, and its state dict to load into a model. */
+export interface WeightsFile {
+  /** What the model was trained on; null when the file records nothing (the reference's plain state dicts: CIFAR-10). */
+  trainedOn: TrainedOn | null;
+  /** Loads the state dict into `model`; the error names the file and what was expected, and leaves the model unchanged. */
+  loadInto(model: Module): void;
+  /** Frees the file's tensors (idempotent). */
+  release(): void;
+}
+
+/**
+ * Reads a weights file (any that `loadWeights` reads) once, so that a caller can build the
+ * model its record names and then load it, without reading the file twice. Call release().
+ */
+export async function openWeights(file: string, format: WeightsFormat = file.endsWith('.safetensors') ? 'safetensors' : 'pt'): Promise<WeightsFile> {
+  const { weights, trainedOn, release } = await readWeights(file, format);
+  let released = false;
+  return {
+    trainedOn,
+    loadInto(model: Module): void {
+      try {
+        model.loadStateDict(weights);
+      } catch (e) {
+        throw new Error(
+          `Checkpoint ${file} does not hold ${model.constructor.name} weights: expected its ${stateDictSummary(model)}, ` +
+            `as \`torchbridge train\` saves them. ${(e as Error).message}`,
+        );
+      }
+    },
+    release(): void {
+      if (!released) release();
+      released = true;
+    },
+  };
+}
+
 /**
  * What a weights file (any that `loadWeights` reads) records the model was trained on, or
  * null when it records nothing (the reference's plain state dicts: CIFAR-10).
  */
 export async function readTrainedOn(file: string, format: WeightsFormat = file.endsWith('.safetensors') ? 'safetensors' : 'pt'): Promise<TrainedOn | null> {
-  const r = await readWeights(file, format);
-  r.release();
-  return r.trainedOn;
+  const w = await openWeights(file, format);
+  w.release();
+  return w.trainedOn;
 }
 
 /**
@@ -205,19 +241,12 @@ export async function readTrainedOn(file: string, format: WeightsFormat = file.e
  */
 export async function loadWeights(model: Module, file: string,
   format: WeightsFormat = file.endsWith('.safetensors') ? 'safetensors' : 'pt'): Promise<TrainedOn | null> {
-  const { weights, trainedOn, release } = await readWeights(file, format);
+  const w = await openWeights(file, format);
   try {
-    try {
-      model.loadStateDict(weights);
-    } catch (e) {
-      throw new Error(
-        `Checkpoint ${file} does not hold ${model.constructor.name} weights: expected its ${stateDictSummary(model)}, ` +
-          `as \`torchbridge train\` saves them. ${(e as Error).message}`,
-      );
-    }
-    return trainedOn;
+    w.loadInto(model);
+    return w.trainedOn;
   } finally {
-    release();
+    w.release();
   }
 }
 

@@ -11,7 +11,7 @@ import { setCpuLinearKernel, setNumThreads, manualSeed } from '../runtime';
 import { Value } from '../serialize';
 import { SummaryWriter } from '../tensorboard';
 import {
-  loadLatestCheckpoint, loadWeights, readTrainedOn, restoreRunCheckpoint, RunPosition, saveModelWeights, saveRunCheckpoint, saveWeights,
+  loadLatestCheckpoint, openWeights, restoreRunCheckpoint, RunPosition, saveModelWeights, saveRunCheckpoint, saveWeights,
 } from './checkpoint';
 import { RunConfig, resolveConfig, weightsFormat } from './config';
 import { Batch, BatchSource, evaluate, trainEpoch } from './loop';
@@ -298,8 +298,11 @@ export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): 
   const c = resolveConfig(partial);
   if (!c.checkpoint) throw new TypeError('test needs a checkpoint file');
   applyCpuSettings(c);
-  const trainedOn = (await readTrainedOn(c.checkpoint, weightsFormat(c))) ?? CIFAR10_TRAINED_ON;
+  // Read once: the record picks the model, whose weights then come from the same read.
+  const weights = await openWeights(c.checkpoint, weightsFormat(c));
+  const trainedOn = weights.trainedOn ?? CIFAR10_TRAINED_ON;
   if (trainedOn.dataset !== c.dataset) {
+    weights.release();
     throw new Error(`Checkpoint ${c.checkpoint} was trained on ${trainedOn.dataset === 'imagefolder' ? 'an image folder' : 'CIFAR-10'}; ` +
       `pass --dataset ${trainedOn.dataset}${trainedOn.dataset === 'imagefolder' ? ' --data <the folder>' : ''}`);
   }
@@ -312,7 +315,8 @@ export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): 
       throw new Error(`Checkpoint ${c.checkpoint} was trained on the classes ${trainedOn.classes.join(', ')}, but ${c.data} has ${data.trainedOn.classes.join(', ')}`);
     }
     model = buildModel(trainedOn.model, trainedOn.classes.length);
-    await loadWeights(model, c.checkpoint, weightsFormat(c));
+    weights.loadInto(model);
+    weights.release();
     model.to(c.device);
     const loader = new DataLoader(test, { batchSize: c.testBatchSize, device: c.device, augment: { mean: trainedOn.mean, std: trainedOn.std } });
     const ev = evaluate(model, loader, crossEntropyLoss, { reporter, predictions: c.predictions !== null });
@@ -323,6 +327,7 @@ export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): 
     }
     return { accuracy: ev.accuracy, loss: ev.loss };
   } finally {
+    weights.release();
     model?.dispose();
     data?.dispose();
   }
