@@ -86,6 +86,7 @@ class ProcessGroup : public Napi::ObjectWrap<ProcessGroup> {
                        {
                            InstanceMethod<&ProcessGroup::Connect>("connect"),
                            InstanceMethod<&ProcessGroup::AllReduce>("allReduce"),
+                           InstanceMethod<&ProcessGroup::AllReduceBlocking>("allReduceBlocking"),
                            InstanceMethod<&ProcessGroup::Broadcast>("broadcast"),
                            InstanceMethod<&ProcessGroup::Barrier>("barrier"),
                            InstanceMethod<&ProcessGroup::Rank>("rank"),
@@ -123,22 +124,15 @@ class ProcessGroup : public Napi::ObjectWrap<ProcessGroup> {
     return false;
   }
 
-  // allReduce(tensor, op: 'sum'|'avg'|'min'|'max'|'product') -> Promise<void>, in place.
-  Napi::Value AllReduce(const Napi::CallbackInfo& info) {
-    auto env = info.Env();
-    const char* op = "allReduce";
-    TB_ARGC(info, 2, op);
-    at::Tensor t = Tensor::From(info[0], op);
-    auto name = TB_STRING(info, 1, op);
-    std::string why;
-    if (!Ready(op, &why)) return Rejected(env, why);
+  // The c10d options of a reduce op's name; divideBy: what the sum is divided by afterwards (avg).
+  c10d::AllreduceOptions ReduceOptions(Napi::Env env, const std::string& name, double* divideBy) const {
     c10d::AllreduceOptions opts;
-    double divideBy = 1;
+    *divideBy = 1;
     if (name == "sum") {
       opts.reduceOp = c10d::ReduceOp(c10d::ReduceOp::SUM);
     } else if (name == "avg") {
       opts.reduceOp = c10d::ReduceOp(c10d::ReduceOp::SUM);
-      divideBy = size_;
+      *divideBy = size_;  // gloo has no AVG: sum and divide, as DDP does
     } else if (name == "min") {
       opts.reduceOp = c10d::ReduceOp(c10d::ReduceOp::MIN);
     } else if (name == "max") {
@@ -148,6 +142,20 @@ class ProcessGroup : public Napi::ObjectWrap<ProcessGroup> {
     } else {
       throw Napi::TypeError::New(env, "allReduce: unknown reduce op '" + name + "'");
     }
+    return opts;
+  }
+
+  // allReduce(tensor, op: 'sum'|'avg'|'min'|'max'|'product') -> Promise<void>, in place.
+  Napi::Value AllReduce(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    const char* op = "allReduce";
+    TB_ARGC(info, 2, op);
+    at::Tensor t = Tensor::From(info[0], op);
+    auto name = TB_STRING(info, 1, op);
+    std::string why;
+    if (!Ready(op, &why)) return Rejected(env, why);
+    double divideBy;
+    auto opts = ReduceOptions(env, name, &divideBy);
     try {
       // Started here, on the JS thread, so collectives run in the order they were called on every rank.
       std::vector<at::Tensor> tensors{Contiguous(t)};
@@ -156,6 +164,28 @@ class ProcessGroup : public Napi::ObjectWrap<ProcessGroup> {
     } catch (const std::exception& e) {
       return Rejected(env, Describe(op, e));
     }
+  }
+
+  // allReduceBlocking(tensor, op): allReduce that returns when done, blocking this thread
+  // (for synchronous training loops, which block on every step anyway); throws on failure.
+  Napi::Value AllReduceBlocking(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    const char* op = "allReduce";
+    TB_ARGC(info, 2, op);
+    at::Tensor t = Tensor::From(info[0], op);
+    auto name = TB_STRING(info, 1, op);
+    std::string why;
+    if (!Ready(op, &why)) throw Napi::Error::New(env, why);
+    double divideBy;
+    auto opts = ReduceOptions(env, name, &divideBy);
+    TB_TRY
+    std::vector<at::Tensor> tensors{Contiguous(t)};
+    backend_->allreduce(tensors, opts)->wait();
+    at::NoGradGuard noGrad;
+    if (divideBy != 1) tensors[0].div_(divideBy);
+    if (!tensors[0].is_same(t)) t.copy_(tensors[0]);
+    TB_CATCH(env, op)
+    return env.Undefined();
   }
 
   // broadcast(tensor, root) -> Promise<void>, in place.

@@ -172,15 +172,58 @@ BoundOp BindAdaptiveAvgPool2d(const OpArgs& a) {
   return [=](const at::Tensor& x, bool) { return at::adaptive_avg_pool2d(x, size); };
 }
 
-// dropout(x, p, train, inplace): the global generator, as in Python.
+// This thread's batch shard (setBatchShard): inputs are rows [offset, offset + rows) of a
+// batch of `total` rows that other ranks of a data-parallel job hold the rest of.
+struct BatchShard {
+  int64_t offset = 0, total = 0;  // total 0: none
+};
+thread_local BatchShard batchShard;
+
+// dropout(x, p, train, inplace): the global generator, as in Python. Within a batch shard, the
+// mask is drawn for the whole batch and this shard's rows kept: at::dropout's own steps (CPU:
+// bernoulli_, div_, mul) on the whole batch's shape, so that every rank drops exactly what one
+// process training the whole batch drops, and the ranks' generators stay equal.
 BoundOp BindDropout(const OpArgs& a) {
   double p = a.GetNumber(1);
   bool train = a.GetBool(2), inplace = a.GetBool(3);
   return [=](const at::Tensor& x, bool mayWriteInput) {
+    const auto shard = batchShard;
+    if (shard.total > 0 && train && p > 0 && p < 1 && x.dim() >= 1 && x.numel() > 0) {
+      TORCH_CHECK(shard.offset + x.size(0) <= shard.total, "the input's ", x.size(0), " rows do not fit the batch shard at row ",
+                  shard.offset, " of ", shard.total);
+      auto shape = x.sizes().vec();
+      shape[0] = shard.total;
+      at::Tensor noise;
+      {
+        at::NoGradGuard noGrad;
+        noise = at::empty(shape, x.options().requires_grad(false)).bernoulli_(1 - p).narrow(0, shard.offset, x.size(0));
+        noise.div_(1 - p);
+      }
+      if (!inplace || !mayWriteInput) return x * noise;
+      at::Tensor y = x;
+      return y.mul_(noise);
+    }
     if (!inplace || !mayWriteInput) return at::dropout(x, p, train);
     at::Tensor y = x;
     return at::dropout_(y, p, train);
   };
+}
+
+// setBatchShard(offset, total) / setBatchShard(): sets (clears) this thread's batch shard.
+Napi::Value SetBatchShard(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  const char* op = "setBatchShard";
+  if (info.Length() == 0 || info[0].IsNull() || info[0].IsUndefined()) {
+    batchShard = BatchShard{};
+    return env.Undefined();
+  }
+  TB_ARGC(info, 2, op);
+  int64_t offset = TB_NUMBER(info, 0, op).Int64Value(), total = TB_NUMBER(info, 1, op).Int64Value();
+  TB_THROW_TYPE_IF(offset < 0 || total < 1 || offset >= total, env,
+                   std::string(op) + ": expected 0 <= offset < total but received offset " + std::to_string(offset) + ", total " +
+                       std::to_string(total));
+  batchShard = BatchShard{offset, total};
+  return env.Undefined();
 }
 
 // localResponseNorm(x, size, alpha, beta, k): the same op sequence as
@@ -305,6 +348,7 @@ void InitFunctional(Napi::Env env, Napi::Object exports) {
   f.Set("localResponseNorm", Napi::Function::New<Direct<kLocalResponseNorm>>(env, kLocalResponseNorm));
   f.Set("batchNorm", Napi::Function::New<Direct<kBatchNorm>>(env, kBatchNorm));
   f.Set("crossEntropy", Napi::Function::New<CrossEntropy>(env, "crossEntropy"));
+  f.Set("setBatchShard", Napi::Function::New<SetBatchShard>(env, "setBatchShard"));
   exports.Set("functional", f);
 }
 

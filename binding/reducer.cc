@@ -118,6 +118,7 @@ class Reducer : public Napi::ObjectWrap<Reducer> {
     return DefineClass(env, "Reducer",
                        {
                            InstanceMethod<&Reducer::Finish>("finish"),
+                           InstanceMethod<&Reducer::FinishBlocking>("finishBlocking"),
                            InstanceMethod<&Reducer::Stats>("stats"),
                            InstanceMethod<&Reducer::Destroy>("destroy"),
                        });
@@ -182,53 +183,81 @@ class Reducer : public Napi::ObjectWrap<Reducer> {
     state_.reset();
   }
 
-  // finish() -> Promise<void>: starts the buckets that backward did not (parameters without a
-  // gradient count as zeros), and resolves once every parameter's .grad holds the average.
+  // Starts the buckets that backward did not (parameters without a gradient count as zeros);
+  // the works to wait for, or "" and an error in *error.
+  static std::vector<c10::intrusive_ptr<c10d::Work>> Start(State& s, std::string* error) {
+    std::vector<c10::intrusive_ptr<c10d::Work>> works;
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.finishing) {
+      *error = "the previous synchronizeGradients() has not finished";
+      return works;
+    }
+    if (!s.error.empty()) {
+      *error = s.error;
+      s.Reset();
+      return works;
+    }
+    try {
+      at::NoGradGuard noGrad;
+      for (size_t k = s.nextLaunch; k < s.buckets.size(); ++k) {
+        auto& b = s.buckets[k];
+        for (auto i : b.params) {
+          if (!s.ready[i]) s.CopyIn(i);
+        }
+        b.ready = b.params.size();
+      }
+      s.LaunchReady(false);
+      int inBackward = 0;
+      for (auto& b : s.buckets) {
+        inBackward += b.launchedInBackward;
+        works.push_back(b.work);
+      }
+      s.lastInBackward = inBackward;
+      s.finishing = true;
+    } catch (...) {
+      *error = MessageOf(std::current_exception());
+      s.Reset();  // buckets already started still run; this round is lost on every rank
+      works.clear();
+    }
+    return works;
+  }
+
+  // Once every bucket's all-reduce is done: each .grad gets its averaged slice (unless the
+  // round failed with `error`), and the reducer is ready for the next backward.
+  static std::string End(State& s, std::string error) {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (error.empty()) {
+      try {
+        at::NoGradGuard noGrad;
+        for (size_t i = 0; i < s.params.size(); ++i) {
+          auto slice = s.Slice(i).view(s.params[i].sizes());
+          auto& g = s.params[i].mutable_grad();
+          if (g.defined()) {
+            g.copy_(slice);
+          } else {
+            g = slice.clone();
+          }
+        }
+      } catch (...) {
+        error = MessageOf(std::current_exception());
+      }
+    }
+    s.Reset();
+    s.finishing = false;
+    return error;
+  }
+
+  // finish() -> Promise<void>: resolves once every parameter's .grad holds the average.
   Napi::Value Finish(const Napi::CallbackInfo& info) {
     auto env = info.Env();
     const char* op = "synchronizeGradients";
     auto d = Napi::Promise::Deferred::New(env);
-    if (!state_) {
-      d.Reject(Napi::Error::New(env, std::string(op) + ": the DistributedDataParallel was disposed").Value());
-      return d.Promise();
-    }
+    std::string error = state_ ? "" : "the DistributedDataParallel was disposed";
     auto s = state_;
-    std::vector<c10::intrusive_ptr<c10d::Work>> works;
-    {
-      std::lock_guard<std::mutex> lock(s->mu);
-      std::string error;
-      if (s->finishing) {
-        error = "the previous synchronizeGradients() has not finished";
-      } else if (!s->error.empty()) {
-        error = s->error;
-        s->Reset();
-      } else {
-        try {
-          at::NoGradGuard noGrad;
-          int inBackward = 0;
-          for (size_t k = s->nextLaunch; k < s->buckets.size(); ++k) {
-            auto& b = s->buckets[k];
-            for (auto i : b.params) {
-              if (!s->ready[i]) s->CopyIn(i);
-            }
-            b.ready = b.params.size();
-          }
-          s->LaunchReady(false);
-          for (auto& b : s->buckets) {
-            inBackward += b.launchedInBackward;
-            works.push_back(b.work);
-          }
-          s->lastInBackward = inBackward;
-          s->finishing = true;
-        } catch (...) {
-          error = MessageOf(std::current_exception());
-          s->Reset();  // buckets already started still run; this round is lost on every rank
-        }
-      }
-      if (!error.empty()) {
-        d.Reject(Napi::Error::New(env, std::string(op) + ": " + error).Value());
-        return d.Promise();
-      }
+    auto works = s ? Start(*s, &error) : std::vector<c10::intrusive_ptr<c10d::Work>>{};
+    if (!error.empty()) {
+      d.Reject(Napi::Error::New(env, std::string(op) + ": " + error).Value());
+      return d.Promise();
     }
     // Outside the lock: a future that is already done runs its callback right here.
     auto* p = new Pending(env, op);
@@ -248,29 +277,31 @@ class Reducer : public Napi::ObjectWrap<Reducer> {
           std::lock_guard<std::mutex> lock(*failureMu);
           error = *failure;
         }
-        std::lock_guard<std::mutex> lock(s->mu);
-        if (error.empty()) {
-          try {
-            at::NoGradGuard noGrad;
-            for (size_t i = 0; i < s->params.size(); ++i) {
-              auto slice = s->Slice(i).view(s->params[i].sizes());
-              auto& g = s->params[i].mutable_grad();
-              if (g.defined()) {
-                g.copy_(slice);
-              } else {
-                g = slice.clone();
-              }
-            }
-          } catch (...) {
-            error = MessageOf(std::current_exception());
-          }
-        }
-        s->Reset();
-        s->finishing = false;
-        Pending::Settle(p, std::move(error));
+        Pending::Settle(p, End(*s, std::move(error)));
       });
     }
     return promise;
+  }
+
+  // finishBlocking(): finish() that returns when done, blocking this thread (for synchronous
+  // training loops, which block on every step anyway); throws on failure.
+  Napi::Value FinishBlocking(const Napi::CallbackInfo& info) {
+    auto env = info.Env();
+    const char* op = "synchronizeGradients";
+    std::string error = state_ ? "" : "the DistributedDataParallel was disposed";
+    auto s = state_;
+    auto works = s ? Start(*s, &error) : std::vector<c10::intrusive_ptr<c10d::Work>>{};
+    if (!error.empty()) throw Napi::Error::New(env, std::string(op) + ": " + error);
+    for (auto& w : works) {
+      try {
+        w->wait();
+      } catch (...) {
+        if (error.empty()) error = MessageOf(std::current_exception());
+      }
+    }
+    error = End(*s, std::move(error));
+    if (!error.empty()) throw Napi::Error::New(env, std::string(op) + ": " + error);
+    return env.Undefined();
   }
 
   // stats() -> {buckets, startedInBackward}: how the last round went (for tests of overlap).

@@ -96,6 +96,8 @@ export type RawPlanStep = { [K in LayerOp]: { op: K; args: RawLayerArgs[K]; modu
 
 /** The layer ops as direct calls (all but relu and flatten), and crossEntropy. */
 export type RawFunctional = { [K in Exclude<LayerOp, 'relu' | 'flatten'>]: (x: RawTensor, ...args: RawLayerArgs[K]) => RawTensor } & {
+  /** Sets this thread's batch shard for dropout (rows offset.. of a batch of total rows); no arguments clear it. */
+  setBatchShard(offset?: number, total?: number): void;
   crossEntropy(logits: RawTensor, target: RawTensor, weight: RawTensor | null, reduction: string,
     ignoreIndex: number, labelSmoothing: number): RawTensor;
 };
@@ -172,6 +174,8 @@ export interface RawProcessGroup {
   connect(config: { host: string; port: number; rank: number; size: number; timeoutMs: number; isServer: boolean;
     useLibUV: boolean; prefix: string; groupName: string }): Promise<void>;
   allReduce(t: RawTensor, op: string): Promise<void>;
+  /** allReduce that returns when done, blocking this thread; throws on failure. */
+  allReduceBlocking(t: RawTensor, op: string): void;
   broadcast(t: RawTensor, root: number): Promise<void>;
   barrier(): Promise<void>;
   rank(): number;
@@ -183,6 +187,8 @@ export interface RawProcessGroup {
 export interface RawReducer {
   /** Starts the buckets backward did not, and resolves once every .grad holds the average over ranks. */
   finish(): Promise<void>;
+  /** finish() that returns when done, blocking this thread; throws on failure. */
+  finishBlocking(): void;
   stats(): { buckets: number; startedInBackward: number };
   destroy(): void;
 }

@@ -91,9 +91,24 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     await this.reducer.finish();
   }
 
+  /**
+   * {@link DistributedDataParallel.synchronizeGradients} that returns when done, blocking this thread:
+   * for synchronous training loops such as `trainEpoch`, which block on every step anyway (run them
+   * off the main thread, as `Trainer` does). Throws with c10d's error.
+   */
+  synchronizeGradientsBlocking(): void {
+    this.reducer.finishBlocking();
+  }
+
   /** How many all-reduce buckets there are, and how many of them the last backward started itself. */
   gradientSyncStats(): GradientSyncStats {
     return this.reducer.stats();
+  }
+
+  /** Removes the gradient hooks and returns the wrapped module, which stays in use (dispose() frees it). Idempotent. */
+  unwrap(): M {
+    this.reducer.destroy();
+    return this.module;
   }
 
   /** Removes the gradient hooks and frees the wrapped module's parameters and buffers. */

@@ -203,6 +203,19 @@ export async function allReduce(tensor: Tensor, op: ReduceOp = 'sum'): Promise<v
 }
 
 /**
+ * {@link allReduce} that returns when done, blocking this thread, for synchronous training loops
+ * (which block on each step anyway); throws with c10d's message.
+ */
+export function allReduceBlocking(tensor: Tensor, op: ReduceOp = 'sum'): void {
+  const t = asTensor(tensor, 'tensor');
+  const reduce = v.oneOf(op, 'op', reduceOps);
+  if (reduce === 'avg' && !floatingDtypes.includes(t.dtype)) {
+    throw new TypeError(`allReduce: op 'avg' needs a floating-point tensor, but tensor is ${t.dtype}; use 'sum'`);
+  }
+  current('allReduce').pg.allReduceBlocking(t.raw, reduce);
+}
+
+/**
  * Copies `tensor` from rank `src` to every rank, in place, as `torch.distributed.broadcast`.
  * Every rank passes a tensor of the same shape and dtype.
  */

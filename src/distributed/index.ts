@@ -16,4 +16,6 @@ export type { Backend, DistributedInfo, InitProcessGroupOptions, ReduceOp } from
 export { DistributedDataParallel } from './ddp';
 export type { DistributedDataParallelOptions, GradientSyncStats } from './ddp';
 export { freePort, launch } from './launch';
+export { shardOf, withBatchShard } from './shard';
+export type { BatchShard } from './shard';
 export type { LaunchOptions, RankExit } from './launch';

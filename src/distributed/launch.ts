@@ -10,13 +10,19 @@ import * as v from '../validate';
 
 /** Options of {@link launch}. */
 export interface LaunchOptions {
-  /** Processes to start, one per rank (at least 1). */
+  /** Processes to start on this machine, one per rank (at least 1). */
   nproc: number;
+  /** Machines in the job, each running launch() with the same nproc (1). */
+  nnodes?: number;
+  /** This machine's place among them, 0..nnodes-1; its ranks are nodeRank * nproc onwards (0). */
+  nodeRank?: number;
+  /** The address of the machine with node rank 0, where rank 0 hosts the TCPStore ('127.0.0.1'). */
+  masterAddr?: string;
   /** The Node script each process runs. */
   script: string;
   /** Its arguments, the same for every rank. */
   args?: readonly string[];
-  /** Rank 0's TCPStore port; a free port on 127.0.0.1 when omitted. */
+  /** Rank 0's TCPStore port; a free port on 127.0.0.1 when omitted (one machine only). */
   masterPort?: number;
   /** Extra environment for every rank (added to this process's). */
   env?: NodeJS.ProcessEnv;
@@ -61,13 +67,22 @@ const describe = (e: RankExit) => (e.signal ? `signal ${e.signal}` : `exit code 
 
 /**
  * Runs `script` in `nproc` local processes, one per rank, and resolves with each rank's exit once
- * all have exited 0. When one fails, the others are stopped (SIGTERM, then SIGKILL after
- * `killGraceMs`) and the promise rejects with an Error naming the first rank that failed and how.
- * stderr of every rank is passed through, each line prefixed with its rank when nproc > 1.
+ * all have exited 0. When one fails, the others on this machine are stopped (SIGTERM, then SIGKILL
+ * after `killGraceMs`) and the promise rejects with an Error naming the first rank that failed and
+ * how (ranks on other machines then fail in their next collective). stderr of every rank is passed
+ * through, each line prefixed with its rank when the job has more than one. For a job on several
+ * machines, run launch() on each with the same nproc, nnodes, masterAddr and masterPort and its own nodeRank.
  */
 export async function launch(options: LaunchOptions): Promise<RankExit[]> {
-  const o = v.options(options, 'options', ['nproc', 'script', 'args', 'masterPort', 'env', 'execArgv', 'quietOtherRanks', 'output', 'killGraceMs']);
+  const o = v.options(options, 'options', ['nproc', 'nnodes', 'nodeRank', 'masterAddr', 'script', 'args', 'masterPort', 'env', 'execArgv',
+    'quietOtherRanks', 'output', 'killGraceMs']);
   const nproc = v.integer(o.nproc, 'nproc', 1);
+  const nnodes = o.nnodes === undefined ? 1 : v.integer(o.nnodes, 'nnodes', 1);
+  const nodeRank = o.nodeRank === undefined ? 0 : v.integer(o.nodeRank, 'nodeRank', 0, nnodes - 1);
+  const masterAddr = o.masterAddr === undefined ? '127.0.0.1' : v.string(o.masterAddr, 'masterAddr');
+  if (nnodes > 1 && (o.masterPort === undefined || o.masterAddr === undefined)) {
+    throw new TypeError('launch: a job on several machines (nnodes > 1) needs masterAddr and masterPort, the same on every machine');
+  }
   const script = v.string(o.script, 'script');
   const args = o.args === undefined ? [] : v.stringList(o.args, 'args');
   const execArgv = o.execArgv === undefined ? [] : v.stringList(o.execArgv, 'execArgv');
@@ -78,6 +93,8 @@ export async function launch(options: LaunchOptions): Promise<RankExit[]> {
   if (output !== null && typeof output.write !== 'function') throw v.invalid('writable stream', 'output', o.output);
   const port = o.masterPort === undefined ? await freePort() : v.integer(o.masterPort, 'masterPort', 1, 65535);
 
+  const worldSize = nnodes * nproc;
+  const first = nodeRank * nproc;
   const children: ChildProcess[] = [];
   const exits: (RankExit | null)[] = new Array(nproc).fill(null);
   let failure: string | null = null;
@@ -87,11 +104,11 @@ export async function launch(options: LaunchOptions): Promise<RankExit[]> {
     let running = nproc;
     const alive = () => children.filter((c) => c.exitCode === null && c.signalCode === null);
     const finish = (exit: RankExit, spawnError?: string) => {
-      if (exits[exit.rank] !== null) return;
-      exits[exit.rank] = exit;
+      if (exits[exit.rank - first] !== null) return;
+      exits[exit.rank - first] = exit;
       running -= 1;
       if (failure === null && (exit.code !== 0 || spawnError !== undefined)) {
-        failure = `launch: rank ${exit.rank} of ${nproc} failed (${spawnError ?? describe(exit)}); the other ranks were stopped`;
+        failure = `launch: rank ${exit.rank} of ${worldSize} failed (${spawnError ?? describe(exit)}); the other ranks were stopped`;
         for (const c of alive()) c.kill('SIGTERM');
         killTimer = setTimeout(() => alive().forEach((c) => c.kill('SIGKILL')), grace);
       }
@@ -104,19 +121,19 @@ export async function launch(options: LaunchOptions): Promise<RankExit[]> {
     for (let rank = 0; rank < nproc; rank++) {
       const env = {
         ...process.env, ...extra,
-        RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(nproc), LOCAL_WORLD_SIZE: String(nproc),
-        MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port),
+        RANK: String(first + rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(worldSize), LOCAL_WORLD_SIZE: String(nproc),
+        GROUP_RANK: String(nodeRank), MASTER_ADDR: masterAddr, MASTER_PORT: String(port),
       };
-      const shown = rank === 0 || !quiet;
+      const shown = first + rank === 0 || !quiet;
       const stdout = !shown ? 'ignore' : output === null ? 'inherit' : 'pipe';
       const child = spawn(process.execPath, [...execArgv, script, ...args], { env, stdio: ['ignore', stdout, 'pipe'] });
       children.push(child);
       if (stdout === 'pipe') child.stdout!.pipe(output!, { end: false });
-      prefixLines(child, nproc > 1 ? `[rank ${rank}] ` : '', output ?? process.stderr);
+      prefixLines(child, worldSize > 1 ? `[rank ${first + rank}] ` : '', output ?? process.stderr);
       // A failed spawn emits 'error' and may never emit 'exit'.
-      child.on('error', (e) => finish({ rank, code: null, signal: null }, e.message));
+      child.on('error', (e) => finish({ rank: first + rank, code: null, signal: null }, e.message));
       // 'close', not 'exit': the rank's output has all arrived by then.
-      child.on('close', (code, signal) => finish({ rank, code, signal }));
+      child.on('close', (code, signal) => finish({ rank: first + rank, code, signal }));
     }
   });
 }

@@ -25,6 +25,7 @@ test.serial('2 processes: allReduce with every op, broadcast and barrier give th
   const expected = {
     sum: [3, 30, -3], avg: [1.5, 15, -1.5], max: [2, 20, -1], min: [1, 10, -2], product: [2, 200, 2],
     broadcast: [100, 100, 100, 100], // from the last rank, which holds 100s; rank 0 held 0s
+    sumBlocking: [3, 30, -3],
   };
   for (const r of [a, b]) {
     for (const [k, want] of Object.entries(expected)) t.deepEqual(r[k], want, `${k} on rank ${r.rank}`);
@@ -145,9 +146,10 @@ test.serial('bad configurations are refused before anything connects', async (t)
   }
 });
 
-test.serial('DistributedDataParallel: averaged gradients equal the full-batch gradient, a branch one rank leaves unused included', async (t) => {
+for (const scenario of ['ddp-grads', 'ddp-grads-blocking']) {
+test.serial(`DistributedDataParallel: averaged gradients equal the full-batch gradient, a branch one rank leaves unused included (${scenario})`, async (t) => {
   const port = await freePort();
-  const ranks = [0, 1].map((r) => startNodeRank('ddp-grads', r, 2, port, 30_000, 60_000));
+  const ranks = [0, 1].map((r) => startNodeRank(scenario, r, 2, port, 30_000, 60_000));
   const ended = await Promise.all(ranks.map((r) => r.ended));
   for (const [r, e] of ended.entries()) t.is(e.code, 0, `rank ${r}: ${JSON.stringify(e.results)} ${e.stderr}`);
   const [a, b] = ended.map((e) => e.results[0] as { maxDiff: number; ownDiff: number; stats: { buckets: number; startedInBackward: number } });
@@ -160,11 +162,13 @@ test.serial('DistributedDataParallel: averaged gradients equal the full-batch gr
   // Rank 0 uses every parameter, so all its buckets started during backward.
   t.is(a.stats.startedInBackward, 6);
 });
+}
 
-test.serial('DistributedDataParallel: a rank killed mid-training makes the other reject its gradient sync', async (t) => {
+for (const scenario of ['ddp-stall', 'ddp-stall-blocking']) {
+test.serial(`DistributedDataParallel: a rank killed mid-training makes the other fail its gradient sync (${scenario})`, async (t) => {
   const port = await freePort();
-  const survivor = startNodeRank('ddp-stall', 0, 2, port, 60_000, 90_000);
-  const victim = startNodeRank('ddp-stall', 1, 2, port, 60_000, 90_000);
+  const survivor = startNodeRank(scenario, 0, 2, port, 60_000, 90_000);
+  const victim = startNodeRank(scenario, 1, 2, port, 60_000, 90_000);
   await victim.line('ready');
   const killedAt = Date.now();
   victim.kill('SIGKILL');
@@ -176,6 +180,7 @@ test.serial('DistributedDataParallel: a rank killed mid-training makes the other
   t.regex(error, /^synchronizeGradients: .*(closed|reset|peer)/is);
   t.true(s.endedAt - killedAt < 20_000);
 });
+}
 
 test.serial('DistributedDataParallel in one process: its checks, and two backwards before a sync are refused', async (t) => {
   const lin = new nn.Linear(3, 2);

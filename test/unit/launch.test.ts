@@ -27,6 +27,17 @@ test('each rank gets torchrun\'s variables; rank 0\'s stdout and every rank\'s s
   for (const r of [0, 1, 2]) t.true(lines.includes(`[rank ${r}] hello from ${r}`), out.text());
 });
 
+test('the second of two machines: its ranks come after the first machine\'s, in a world of both', async (t) => {
+  const out = collect();
+  const exits = await launch({ nproc: 2, nnodes: 2, nodeRank: 1, masterAddr: '10.0.0.5', masterPort: 29872, script, args: ['ok'], output: out.stream,
+    quietOtherRanks: false });
+  t.deepEqual(exits.map((e) => [e.rank, e.code]), [[2, 0], [3, 0]]);
+  const json = out.text().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, string>);
+  t.deepEqual(json.map((j) => [j.RANK, j.LOCAL_RANK, j.WORLD_SIZE, j.LOCAL_WORLD_SIZE, j.GROUP_RANK, j.MASTER_ADDR, j.MASTER_PORT]).sort(), [
+    ['2', '0', '4', '2', '1', '10.0.0.5', '29872'], ['3', '1', '4', '2', '1', '10.0.0.5', '29872']]);
+  for (const r of [2, 3]) t.true(out.text().includes(`[rank ${r}] hello from ${r}`), out.text());
+});
+
 test('quietOtherRanks false: every rank\'s stdout, each with its own rank and one port', async (t) => {
   const out = collect();
   await launch({ nproc: 2, script, args: ['ok'], output: out.stream, quietOtherRanks: false, masterPort: 29871 });
@@ -57,6 +68,10 @@ test('bad options are named', async (t) => {
     'Expected array of strings for args but received [1] of type array');
   t.is((await t.throwsAsync(launch({ nproc: 1, script, masterPort: 70000 })))!.message,
     'Expected integer between 1 and 65535 for masterPort but received 70000 of type number');
+  t.is((await t.throwsAsync(launch({ nproc: 1, script, nnodes: 2, masterAddr: 'h' })))!.message,
+    'launch: a job on several machines (nnodes > 1) needs masterAddr and masterPort, the same on every machine');
+  t.is((await t.throwsAsync(launch({ nproc: 1, script, nnodes: 2, nodeRank: 2 })))!.message,
+    'Expected integer between 0 and 1 for nodeRank but received 2 of type number');
 });
 
 test('a script that does not exist fails rank 0 with Node\'s exit code', async (t) => {
