@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Classifier, ImageError, Prediction } from './classifier';
 import { parseDevice } from './device';
+import { launch } from './distributed/launch';
 import { writeReport } from './report';
 import { ConsoleReporter, defaultConfig, resolveConfig, RunConfig, runTest, Trainer } from './train';
 import { ArgumentError, integer } from './validate';
@@ -67,9 +68,18 @@ Options:
   --topk <n>              predict: classes to show per image, best first (default: 5, at most the number of classes)
   --json                  predict: one JSON object per image and line:
                           {"file","predictions":[{"label","index","probability"}]}
+  --nproc <n>             train: data parallel over n local processes (ranks) on gloo. Each rank trains
+                          its rows of every batch, so the numbers are one process's; only rank 0 prints
+                          and writes files. A checkpoint resumes with any number of ranks
+  --nnodes <n>            train --nproc: machines in the job (default: 1); run the same command on each
+  --node-rank <i>         train --nproc: this machine's place among them, 0 to nnodes-1 (default: 0)
+  --master-addr <host>    train --nproc: the address of the machine with node rank 0 (default: 127.0.0.1)
+  --master-port <port>    train --nproc: rank 0's TCPStore port (default: a free port; needed with --nnodes)
   -h, --help              Show this help
 
 Ctrl-C during training saves a checkpoint of the last finished step and exits.
+Under torchrun's environment (WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT set, as by
+torchrun --no-python), train joins that data-parallel job as one rank.
 predict prints every image it can read, in order; an image that cannot be read or decoded
 is reported on stderr (naming the file), the others still print, and the exit code is 1.
 
@@ -78,7 +88,8 @@ Examples:
   torchbridge test --data ../shared/datasets/cifar10-dev --checkpoint alexnet.pt
   torchbridge train --dataset imagefolder --data photos --image-size 32 --val-split 0.1 --skip-bad --checkpoint mine.pt
   torchbridge predict cat.png dog.jpg --checkpoint alexnet.pt --topk 3
-  torchbridge train --run-dir runs/a --epochs 2 && torchbridge report runs/a --out a.html`;
+  torchbridge train --run-dir runs/a --epochs 2 && torchbridge report runs/a --out a.html
+  torchbridge train --nproc 2 --data ../shared/datasets/cifar10-dev --epochs 1`;
 
 const options = {
   dataset: { type: 'string' },
@@ -112,13 +123,23 @@ const options = {
   out: { type: 'string' },
   topk: { type: 'string' },
   json: { type: 'boolean' },
+  nproc: { type: 'string' },
+  nnodes: { type: 'string' },
+  'node-rank': { type: 'string' },
+  'master-addr': { type: 'string' },
+  'master-port': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Flag = keyof typeof options;
 // Flags that belong to one command only; the rest are train's and test's.
 const predictFlags: Flag[] = ['checkpoint', 'topk', 'json', 'device', 'batch-size', 'help'];
-const onlyFor: Partial<Record<Flag, string>> = { topk: 'predict', json: 'predict', predictions: 'test', 'run-dir': 'train', out: 'report' };
+const onlyFor: Partial<Record<Flag, string>> = {
+  topk: 'predict', json: 'predict', predictions: 'test', 'run-dir': 'train', out: 'report',
+  nproc: 'train', nnodes: 'train', 'node-rank': 'train', 'master-addr': 'train', 'master-port': 'train',
+};
+// Flags of the process that starts the ranks (train --nproc); the ranks get the rest.
+const launcherFlags: Flag[] = ['nproc', 'nnodes', 'node-rank', 'master-addr', 'master-port'];
 
 class UsageError extends Error {}
 
@@ -150,17 +171,28 @@ export interface PredictArgs {
   batchSize: number;
 }
 
+/** What `train --nproc` was asked to start: the ranks of this machine, each running `argv`. */
+export interface LaunchArgs {
+  nproc: number;
+  nnodes: number;
+  nodeRank: number;
+  masterAddr: string | undefined;
+  masterPort: number | undefined;
+  /** The ranks' command line: this one without the launcher's flags. */
+  argv: string[];
+}
+
 /** The command line as a command and its settings: a RunConfig for train and test, PredictArgs for predict. */
 export function parse(argv: string[]): {
-  command: string | null; config: RunConfig | null; predict: PredictArgs | null; report?: ReportArgs; help: boolean;
+  command: string | null; config: RunConfig | null; predict: PredictArgs | null; report?: ReportArgs; launch?: LaunchArgs; help: boolean;
 } {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const { values: o, positionals } = parsed;
+  const { values: o, positionals, tokens } = parsed;
   if (o.help) return { command: positionals[0] ?? null, config: null, predict: null, help: true };
   const command = positionals[0];
   if (command === 'predict') return { command, config: null, predict: parsePredict(o, positionals.slice(1)), help: false };
@@ -173,6 +205,9 @@ export function parse(argv: string[]): {
   if (misplaced) throw new UsageError(`--${misplaced} applies only to ${onlyFor[misplaced]}`);
   if (o.bf16 && o.fp16) throw new UsageError('--bf16 and --fp16 exclude each other; pick one');
   if (command === 'test' && o.checkpoint === undefined) throw new UsageError('test needs --checkpoint <file>');
+  const launchArgs = parseLaunch(o, argv, tokens);
+  // A rank of a job (torchrun's variables, or the ranks --nproc starts) trains its share.
+  const rankOfJob = command === 'train' && !launchArgs && (process.env.WORLD_SIZE ?? '') !== '';
   const given: Partial<Record<keyof RunConfig, unknown>> = {
     data: o.data === undefined ? undefined : path.resolve(o.data),
     download: o['no-download'] ? false : undefined,
@@ -189,6 +224,7 @@ export function parse(argv: string[]): {
     tensorboard: o.tensorboard === undefined || o.tensorboard === '' ? o.tensorboard : path.resolve(o.tensorboard),
     format: o.format, dataset: o.dataset, imageSize: o['image-size'], valSplit: o['val-split'], skipBad: o['skip-bad'],
     runDir: o['run-dir'] === undefined || o['run-dir'] === '' ? o['run-dir'] : path.resolve(o['run-dir']),
+    distributed: rankOfJob ? true : undefined,
   };
   const raw: Partial<Record<keyof RunConfig, unknown>> = {};
   const config: Record<string, unknown> = {};
@@ -199,7 +235,8 @@ export function parse(argv: string[]): {
   }
   const flag = (k: keyof RunConfig) => `--${flagOf[k] ?? k}`;
   try {
-    return { command, config: resolveConfig(config as Partial<RunConfig>, flag), predict: null, help: false };
+    const resolved = resolveConfig(config as Partial<RunConfig>, flag);
+    return { command, config: resolved, predict: null, help: false, ...(launchArgs ? { launch: launchArgs } : {}) };
   } catch (e) {
     if (!(e instanceof TypeError)) throw e;
     // Show a flag's value as typed: --epochs 'x', not NaN.
@@ -213,21 +250,53 @@ export function parse(argv: string[]): {
 
 type PredictValues = Partial<Record<Flag, string | boolean>>;
 
+/** A flag's number through the library's check, reported with the flag's name and the value as typed. */
+function checked<T>(flag: string, raw: string | undefined, fn: (x: unknown) => T): T {
+  try {
+    return fn(raw === undefined ? undefined : toNumber(raw));
+  } catch (e) {
+    if (e instanceof ArgumentError) throw new UsageError(`Expected ${e.expected} for ${flag} but received '${raw}'`);
+    throw e;
+  }
+}
+
+/** train --nproc and its companions, or null without --nproc. */
+function parseLaunch(o: PredictValues, argv: string[], tokens: ReturnType<typeof parseArgs>['tokens']): LaunchArgs | null {
+  const given = launcherFlags.filter((k) => o[k] !== undefined);
+  if (o.nproc === undefined) {
+    if (given.length) throw new UsageError(`--${given[0]} applies only with --nproc`);
+    return null;
+  }
+  if ((process.env.WORLD_SIZE ?? '') !== '') {
+    throw new UsageError(`--nproc starts the ranks itself, but WORLD_SIZE=${process.env.WORLD_SIZE} is set (a torchrun job?): ` +
+      'leave out --nproc to join that job, or unset WORLD_SIZE');
+  }
+  const nproc = checked('--nproc', o.nproc as string, (x) => integer(x, '--nproc', 1));
+  const nnodes = checked('--nnodes', o.nnodes as string | undefined, (x) => (x === undefined ? 1 : integer(x, '--nnodes', 1)));
+  const nodeRank = checked('--node-rank', o['node-rank'] as string | undefined, (x) => (x === undefined ? 0 : integer(x, '--node-rank', 0, nnodes - 1)));
+  const masterPort = checked('--master-port', o['master-port'] as string | undefined, (x) => (x === undefined ? undefined : integer(x, '--master-port', 1, 65535)));
+  const masterAddr = o['master-addr'] as string | undefined;
+  if (masterAddr === '') throw new UsageError("Expected a host name or address for --master-addr but received ''");
+  if (nnodes > 1 && (masterAddr === undefined || masterPort === undefined)) {
+    throw new UsageError('--nnodes above 1 needs --master-addr and --master-port, the same on every machine');
+  }
+  // The ranks' arguments: every token but the launcher's flags (and their values).
+  const drop = new Set<number>();
+  for (const t of tokens ?? []) {
+    if (t.kind !== 'option' || !launcherFlags.includes(t.name as Flag)) continue;
+    drop.add(t.index);
+    if (t.value !== undefined && !t.inlineValue) drop.add(t.index + 1);
+  }
+  return { nproc, nnodes, nodeRank, masterAddr, masterPort, argv: argv.filter((_, i) => !drop.has(i)) };
+}
+
 /** predict's flags, checked here so that a bad value stops it before the weights load. */
 function parsePredict(o: PredictValues, images: string[]): PredictArgs {
   const other = (Object.keys(o) as Flag[]).find((k) => !predictFlags.includes(k));
   if (other) throw new UsageError(`--${other} does not apply to predict; it takes --checkpoint, --topk, --json, --device and --batch-size`);
   if (images.length === 0) throw new UsageError('predict needs at least one image file');
   if (o.checkpoint === undefined) throw new UsageError('predict needs --checkpoint <file>');
-  // The library's checks, reported with the flag's name and the value as typed.
-  const check = <T>(flag: string, raw: string | undefined, fn: (x: unknown) => T): T => {
-    try {
-      return fn(raw === undefined ? undefined : toNumber(raw));
-    } catch (e) {
-      if (e instanceof ArgumentError) throw new UsageError(`Expected ${e.expected} for ${flag} but received '${raw}'`);
-      throw e;
-    }
-  };
+  const check = checked;
   const device = o.device === undefined ? 'cpu' : (o.device as string);
   check('--device', device, () => parseDevice(device, '--device'));
   return {
@@ -292,6 +361,31 @@ async function runPredict(a: PredictArgs): Promise<number> {
   return failed ? 1 : 0;
 }
 
+/**
+ * Starts this machine's ranks of a `train --nproc` job and waits for them. Ctrl-C in a terminal
+ * reaches every rank, which stop together after the same step; this process waits for them.
+ */
+async function runLaunch(a: LaunchArgs): Promise<number> {
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const ts = __filename.endsWith('.ts');
+    await launch({
+      nproc: a.nproc, nnodes: a.nnodes, nodeRank: a.nodeRank, script: __filename, args: a.argv, execArgv: ts ? ['--require', 'ts-node/register'] : [],
+      ...(a.masterAddr !== undefined ? { masterAddr: a.masterAddr } : {}), ...(a.masterPort !== undefined ? { masterPort: a.masterPort } : {}),
+    });
+    return 0;
+  } catch (e) {
+    if (interrupted) return 130;
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   let args;
   try {
@@ -318,6 +412,7 @@ export async function main(argv: string[]): Promise<number> {
       await runTest(args.config as RunConfig, reporter);
       return 0;
     }
+    if (args.launch) return await runLaunch(args.launch);
     const trainer = new Trainer(args.config as RunConfig, reporter);
     let interrupts = 0;
     const onSigint = () => {

@@ -93,6 +93,13 @@ export interface RunConfig {
    * and model.pt (or model.safetensors). null (the default): none.
    */
   runDir: string | null;
+  /**
+   * Train as one rank of a data-parallel job that torchrun's environment variables describe (RANK,
+   * WORLD_SIZE, MASTER_ADDR, MASTER_PORT; `torchbridge train --nproc N` sets them). Each rank trains
+   * its rows of every global batch of batchSize, so the run computes what one process would, and
+   * resumes with any number of ranks; only rank 0 prints and writes files. false (the default): one process.
+   */
+  distributed: boolean;
 }
 
 /** The datasets a run trains on. */
@@ -144,6 +151,7 @@ export const defaultConfig: RunConfig = {
   tensorboard: null,
   format: null,
   runDir: null,
+  distributed: false,
 };
 
 /**
@@ -207,6 +215,7 @@ export function resolveConfig(partial: Partial<RunConfig>, label: (key: keyof Ru
   if (c.cpuLinear !== null) v.oneOf(c.cpuLinear, L('cpuLinear'), cpuLinearKernels);
   if (c.autocast !== null) v.oneOf(c.autocast, L('autocast'), autocastDtypes);
   if (c.tensorboard !== null) v.string(c.tensorboard, L('tensorboard'));
+  v.boolean(c.distributed, L('distributed'));
   if (c.format !== null) {
     v.oneOf(c.format, L('format'), weightsFormats);
     // A file's name tells its format: a .safetensors name holding a zip, or the reverse, would mislead every reader.

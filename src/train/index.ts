@@ -14,7 +14,7 @@ export { datasetKinds } from './config';
 export { weightsFormat, weightsFormats } from './config';
 export type { WeightsFormat } from './config';
 export { evaluate, trainEpoch } from './loop';
-export type { Batch, BatchSource, Criterion, EpochResult, EvalResult, LogWindow, TrainEpochOptions } from './loop';
+export type { Batch, BatchSource, Criterion, DataParallelStep, EpochResult, EvalResult, LogWindow, TrainEpochOptions } from './loop';
 export { ConsoleReporter, silentReporter } from './reporter';
 export type { Reporter } from './reporter';
 export { buildRecipe, crossEntropyLoss, loadData, useChannelsLast } from './recipe';

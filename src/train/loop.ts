@@ -1,6 +1,7 @@
 // The reference's train(epoch) and test(), in TypeScript. Both free every
 // batch's intermediates, so memory stays flat across epochs.
 import { autocast, AutocastDtype, GradScaler } from '../amp';
+import { BatchShard, withBatchShard } from '../distributed/shard';
 import { Module } from '../nn/module';
 import { LRScheduler } from '../optim/lr_scheduler';
 import { Optimizer } from '../optim/optimizer';
@@ -14,6 +15,11 @@ export interface Batch {
   inputs: Tensor;
   /** int64 class indices [B]. */
   targets: Tensor;
+  /**
+   * In a data-parallel job: which rows of the global batch these are (see {@link TrainEpochOptions.dataParallel}).
+   * Dropout then draws its masks for the whole global batch, and the loss counts as this share of it.
+   */
+  shard?: BatchShard;
 }
 
 /** Anything that yields batches and knows how many: a DataLoader. */
@@ -56,6 +62,22 @@ export interface TrainEpochOptions {
   accuracy?: boolean;
   /** Correct predictions among the skipped steps' images, so the epoch's accuracy stays right after a resume. */
   correctSoFar?: number;
+  /** Training data parallel: the loader yields this rank's shard of each global batch ({@link Batch.shard}). */
+  dataParallel?: DataParallelStep | null;
+}
+
+/**
+ * What {@link trainEpoch} needs from a data-parallel job. With it, each rank's loss is weighted by its
+ * share of the global batch, so that the averaged gradients, the printed losses and the accuracy are
+ * the global batch's.
+ */
+export interface DataParallelStep {
+  /** Ranks in the job. */
+  readonly worldSize: number;
+  /** Called after each backward; returns once every parameter's `.grad` is the mean over the ranks. */
+  synchronizeGradients(): void;
+  /** Sums a tensor over the ranks, in place (the loss and accuracy sums, before they are read). */
+  sumOverRanks(t: Tensor): void;
 }
 
 /** The training steps between two loss prints, as {@link TrainEpochOptions.onLog} reports them. */
@@ -100,7 +122,8 @@ export interface EpochResult {
  */
 export function trainEpoch(model: Module, loader: BatchSource, criterion: Criterion, optimizer: Optimizer,
   scheduler: LRScheduler | null, epoch: number, options: TrainEpochOptions = {}): EpochResult {
-  const o = v.options(options, 'options', ['logEvery', 'reporter', 'startStep', 'lossSoFar', 'autocast', 'scaler', 'afterStep', 'onLog', 'accuracy', 'correctSoFar']);
+  const o = v.options(options, 'options', ['logEvery', 'reporter', 'startStep', 'lossSoFar', 'autocast', 'scaler', 'afterStep', 'onLog', 'accuracy', 'correctSoFar',
+    'dataParallel']);
   const logEvery = v.integer(o.logEvery ?? 100, 'logEvery', 1);
   const reporter = (o.reporter as Reporter | undefined) ?? new ConsoleReporter();
   const startStep = v.integer(o.startStep ?? 0, 'startStep', 0);
@@ -108,6 +131,12 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
   const scaler = (o.scaler as GradScaler | null | undefined) ?? null;
   if (scaler !== null && !(scaler instanceof GradScaler)) throw v.invalid('GradScaler or null', 'scaler', scaler);
   v.integer(epoch, 'epoch', 0);
+  const dp = (o.dataParallel as DataParallelStep | null | undefined) ?? null;
+  // The sums of the steps since the last read, over the ranks.
+  const read = (sums: Tensor): number[] => {
+    dp?.sumOverRanks(sums);
+    return sums.toArray();
+  };
 
   model.train();
   const t0 = Date.now();
@@ -124,22 +153,34 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
   reporter.barStart(loader.length, '');
   if (startStep) reporter.barUpdate(startStep);
   try {
-    for (const { inputs, targets } of loader) {
-      images += inputs.shape[0];
-      windowImages += inputs.shape[0];
+    for (const { inputs, targets, shard } of loader) {
+      if (shard && !dp) throw new TypeError('trainEpoch: a batch with a shard needs the dataParallel option');
+      if (shard && shard.rows !== inputs.shape[0]) {
+        throw new TypeError(`trainEpoch: the batch has ${inputs.shape[0]} rows but its shard says ${shard.rows}`);
+      }
+      // A shard counts as its share of the global batch: the gradient average over the ranks is then the global batch's.
+      const share = shard ? shard.rows / shard.total : 1;
+      const gradientScale = dp && shard ? share * dp.worldSize : 1;
+      images += shard?.total ?? inputs.shape[0];
+      windowImages += shard?.total ?? inputs.shape[0];
       const loss = tidy(() => {
         optimizer.zeroGrad();
-        const { out, correct } = forwardLoss(model, criterion, inputs, targets, (o.autocast as AutocastDtype | null | undefined) ?? null, countCorrect);
+        const run = () => forwardLoss(model, criterion, inputs, targets, (o.autocast as AutocastDtype | null | undefined) ?? null, countCorrect);
+        const { out, correct } = shard ? withBatchShard(shard, run) : run();
+        const scaled = gradientScale === 1 ? out : out.mul(gradientScale);
         if (scaler) {
-          scaler.scale(out).backward();
+          scaler.scale(scaled).backward();
+          dp?.synchronizeGradients();
           scaler.step(optimizer);
           scaler.update();
         } else {
-          out.backward();
+          scaled.backward();
+          dp?.synchronizeGradients();
           optimizer.step();
         }
         scheduler?.step();
-        return cat([out.detach().to('float64').reshape([1]), correct]);
+        const logged = out.detach().to('float64').reshape([1]);
+        return cat([share === 1 ? logged : logged.mul(share), correct]);
       });
       inputs.dispose();
       targets.dispose();
@@ -152,7 +193,7 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
       windowSteps += 1;
       reporter.barUpdate(1);
       if ((step + 1) % logEvery === 0 || step + 1 === loader.length) {
-        const [total, correct] = windowSum.toArray();
+        const [total, correct] = read(windowSum);
         epochSum += total;
         epochCorrect += correct;
         windowSum.dispose();
@@ -174,7 +215,7 @@ export function trainEpoch(model: Module, loader: BatchSource, criterion: Criter
       }
     }
     if (windowSum) {
-      const [total, correct] = (windowSum as Tensor).toArray();
+      const [total, correct] = read(windowSum as Tensor);
       epochSum += total;
       epochCorrect += correct;
     }

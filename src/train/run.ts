@@ -14,9 +14,10 @@ import {
   loadLatestCheckpoint, openWeights, restoreRunCheckpoint, RunPosition, saveModelWeights, saveRunCheckpoint, saveWeights,
 } from './checkpoint';
 import { RunConfig, resolveConfig, weightsFormat } from './config';
+import { DataParallelRun } from './data_parallel';
 import { Batch, BatchSource, evaluate, trainEpoch } from './loop';
 import { buildRecipe, crossEntropyLoss, loadData, Recipe, RunData } from './recipe';
-import { Reporter } from './reporter';
+import { Reporter, silentReporter } from './reporter';
 import { buildModel, CIFAR10_TRAINED_ON } from './trained_on';
 import { RunDirectory } from './rundir';
 
@@ -112,9 +113,10 @@ function toChannelsLast(b: Batch): Batch {
   return { inputs, targets: b.targets };
 }
 
-/** The process-wide CPU settings a config asks for; null fields keep the current ones. */
-function applyCpuSettings(c: RunConfig): void {
-  if (c.threads !== null) setNumThreads(c.threads);
+/** The process-wide CPU settings a config asks for; null fields keep the current ones (a data-parallel rank: its share of the cores). */
+function applyCpuSettings(c: RunConfig, dp: DataParallelRun | null = null): void {
+  const threads = c.threads ?? (dp ? DataParallelRun.threadsPerRank() : null);
+  if (threads !== null) setNumThreads(threads);
   if (c.cpuLinear !== null) setCpuLinearKernel(c.cpuLinear);
 }
 
@@ -123,27 +125,39 @@ function applyCpuSettings(c: RunConfig): void {
  * thread: seeds, builds the recipe, resumes from checkpointDir when asked, then trains and tests
  * each epoch, saving checkpoints as configured and the final weights to `checkpoint`. Frees
  * everything it made, however it ends. Throws a TypeError for a bad config; rejects on a data or
- * device error. Use {@link Trainer} to keep the event loop free.
+ * device error. Use {@link Trainer} to keep the event loop free. With `distributed`, joins the job first
+ * (see {@link RunConfig.distributed}); ranks other than 0 report nothing and write no files.
  */
 export async function runTraining(partial: Partial<RunConfig>, reporter: Reporter, control: RunControl = {}): Promise<RunResult> {
   const c = resolveConfig(partial);
-  applyCpuSettings(c);
-  manualSeed(c.seed);
-  // First, so that a folder it cannot write is reported before the data loads.
-  const tb = c.tensorboard ? new SummaryWriter(c.tensorboard) : null;
+  const dp = c.distributed ? await DataParallelRun.join(c.device) : null;
   try {
-    const recipe = await buildRecipe(c, (l) => reporter.line(l), reporter);
+    applyCpuSettings(c, dp);
+    manualSeed(c.seed);
+    const lead = dp === null || dp.rank === 0;
+    const out = lead ? reporter : silentReporter;
+    // First, so that a folder it cannot write is reported before the data loads.
+    const tb = c.tensorboard && lead ? new SummaryWriter(c.tensorboard) : null;
     try {
-      return await trainRecipe(c, recipe, reporter, control, tb);
+      const recipe = await buildRecipe(c, (l) => out.line(l), out);
+      try {
+        return await trainRecipe(c, recipe, out, control, tb, dp);
+      } finally {
+        recipe.dispose();
+      }
     } finally {
-      recipe.dispose();
+      tb?.close();
     }
   } finally {
-    tb?.close();
+    dp?.dispose();
   }
 }
 
-async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control: RunControl, tb: SummaryWriter | null): Promise<RunResult> {
+async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control: RunControl, tb: SummaryWriter | null,
+  dp: DataParallelRun | null): Promise<RunResult> {
+  const lead = dp === null || dp.rank === 0;
+  // A stop asked for on any rank stops every rank after the same step.
+  const shouldStop = dp ? () => dp.anyRank(control.shouldStop?.() === true) : () => control.shouldStop?.() === true;
   const { model, trainLoader, testLoader, optimizer, scheduler, scaler, criterion } = r;
   let startEpoch = 0;
   let startStep = 0;
@@ -165,18 +179,21 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
     }
   }
 
-  // An interrupted run saves even without checkpointDir, into ./checkpoints.
+  // An interrupted run saves even without checkpointDir, into ./checkpoints. Only rank 0 writes: every rank holds the same state.
   const checkpoint = async (at: Omit<RunPosition, 'history'>, dir = c.checkpointDir): Promise<string | null> =>
-    dir ? saveRunCheckpoint(dir, r, { ...at, history: history as unknown as Value[] }, { ...c } as unknown as Value) : null;
+    dir && lead ? saveRunCheckpoint(dir, r, { ...at, history: history as unknown as Value[] }, { ...c } as unknown as Value) : null;
 
   let checkpointFile: string | null = null;
   const steps = trainLoader.length;
-  const runDir = c.runDir ? await RunDirectory.open(c, startEpoch * steps + startStep, (l) => reporter.line(l)) : null;
+  if (dp) await dp.attach(model, startEpoch * steps + startStep, r.train.length, c.batchSize);
+  const runDir = c.runDir && lead ? await RunDirectory.open(c, startEpoch * steps + startStep, (l) => reporter.line(l)) : null;
+  const shard = dp ? (b: Batch) => dp.shard(b) : (b: Batch) => b;
+  const prepare = c.channelsLast ? (b: Batch) => toChannelsLast(shard(b)) : shard;
   for (let epoch = startEpoch; epoch < c.epochs; epoch++) {
     const loaderState = trainLoader.state();
     // One pass over the epoch's batches, which trainEpoch may leave and re-enter
     // (for a checkpoint mid-epoch): its break does not end this iterator.
-    const batches = skipping(trainLoader, startStep, c.channelsLast ? toChannelsLast : (b) => b)[Symbol.iterator]();
+    const batches = skipping(trainLoader, startStep, prepare)[Symbol.iterator]();
     const source: BatchSource = { length: steps, [Symbol.iterator]: () => ({ next: () => batches.next() }) };
     const bar = pieceReporter(reporter);
     let step = startStep;
@@ -191,6 +208,7 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
         let save = false;
         result = trainEpoch(model, source, criterion, optimizer, scheduler, epoch, {
           logEvery: c.logEvery, reporter: bar.reporter, startStep: step, lossSoFar: sum, accuracy: true, correctSoFar: correct, autocast: c.autocast, scaler,
+          dataParallel: dp,
           // x: steps done in the run. lr and momentum as the optimizer holds them after the step (the next step's).
           onLog: tb || runDir ? (s, loss, window) => {
             const done = epoch * steps + s + 1;
@@ -202,7 +220,7 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
             tb.addScalar('train/momentum', group.momentum, done);
           } : undefined,
           afterStep: (s) => {
-            if (control.shouldStop?.()) stopAt = s;
+            if (shouldStop()) stopAt = s;
             else if (c.checkpointEvery !== null && s + 1 < steps && (epoch * steps + s + 1) % c.checkpointEvery === 0) save = true;
             return stopAt >= 0 || save;
           },
@@ -227,40 +245,44 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
     }
     // The run directory's validation summary needs each image's prediction, from the last epoch only.
     const last = runDir !== null && epoch + 1 === c.epochs;
-    const ev = evaluate(model, c.channelsLast ? skipping(testLoader, 0, toChannelsLast) : testLoader, criterion, { reporter, autocast: c.autocast, predictions: last });
+    // Rank 0 evaluates; the other ranks wait for its figures.
+    const ev = lead ? evaluate(model, c.channelsLast ? skipping(testLoader, 0, toChannelsLast) : testLoader, criterion, { reporter, autocast: c.autocast, predictions: last }) : null;
+    const [accuracy, testLoss, evalImagesPerSecond] = ev ? [ev.accuracy, ev.loss, ev.total / ev.seconds] : [0, 0, 0];
+    const figures = dp ? await dp.fromRankZero([accuracy, testLoss, evalImagesPerSecond]) : [accuracy, testLoss, evalImagesPerSecond];
     const report: EpochReport = {
-      epoch: epoch + 1, trainLoss: result.loss, accuracy: ev.accuracy, testLoss: ev.loss,
-      trainImagesPerSecond: trainImages / trainSeconds, evalImagesPerSecond: ev.total / ev.seconds, trainSeconds,
+      epoch: epoch + 1, trainLoss: result.loss, accuracy: figures[0], testLoss: figures[1],
+      trainImagesPerSecond: trainImages / trainSeconds, evalImagesPerSecond: figures[2], trainSeconds,
     };
     history.push(report);
     runDir?.logEpoch({
-      epoch: epoch + 1, step: (epoch + 1) * steps, loss: result.loss, accuracy: (100 * result.correct) / r.train.length, valLoss: ev.loss,
-      valAccuracy: ev.accuracy, imagesPerSecond: report.trainImagesPerSecond, evalImagesPerSecond: report.evalImagesPerSecond,
+      epoch: epoch + 1, step: (epoch + 1) * steps, loss: result.loss, accuracy: (100 * result.correct) / r.train.length, valLoss: report.testLoss,
+      valAccuracy: report.accuracy, imagesPerSecond: report.trainImagesPerSecond, evalImagesPerSecond: report.evalImagesPerSecond,
     }, optimizer);
-    if (last) await runDir.writeValidation(r.test, ev);
+    if (last && ev) await runDir.writeValidation(r.test, ev);
     if (tb) {
       // "val": the reference evaluates on CIFAR-10's test split after each epoch.
-      tb.addScalar('val/loss', ev.loss, (epoch + 1) * steps);
-      tb.addScalar('val/accuracy', ev.accuracy, (epoch + 1) * steps);
+      tb.addScalar('val/loss', report.testLoss, (epoch + 1) * steps);
+      tb.addScalar('val/accuracy', report.accuracy, (epoch + 1) * steps);
       tb.flush();
     }
-    reporter.line(`\n${c.dataset === 'imagefolder' ? 'Validation' : 'Test'} accuracy for AlexNet at epoch ${epoch + 1}: ${ev.accuracy.toFixed(2)}%`);
+    reporter.line(`\n${c.dataset === 'imagefolder' ? 'Validation' : 'Test'} accuracy for AlexNet at epoch ${epoch + 1}: ${report.accuracy.toFixed(2)}%`);
     reporter.line(`Epoch loss for AlexNet at epoch ${epoch + 1}: ${result.loss.toFixed(3)}`);
-    reporter.line(`(${report.trainImagesPerSecond.toFixed(1)} img/s training, ${report.evalImagesPerSecond.toFixed(1)} img/s evaluation on ${trainLoader.device})`);
+    const where = dp ? `${dp.worldSize} ranks on ${trainLoader.device}; evaluation on rank 0` : trainLoader.device;
+    reporter.line(`(${report.trainImagesPerSecond.toFixed(1)} img/s training, ${report.evalImagesPerSecond.toFixed(1)} img/s evaluation on ${where})`);
     control.onEpoch?.(report);
     startStep = 0;
     lossSum = 0;
     correctSum = 0;
-    const stopping = control.shouldStop?.() === true && epoch + 1 < c.epochs;
+    const stopping = shouldStop() && epoch + 1 < c.epochs;
     const dir = c.checkpointDir ?? (stopping ? path.resolve('checkpoints') : null);
     checkpointFile = (await checkpoint({ epoch: epoch + 1, step: 0, loaderState: trainLoader.state(), lossSum: 0, correct: 0 }, dir)) ?? checkpointFile;
-    if (dir && weightsFormat(c) === 'safetensors') await saveModelWeights(dir, model, epoch + 1, 2, recorded(c, r));
+    if (dir && lead && weightsFormat(c) === 'safetensors') await saveModelWeights(dir, model, epoch + 1, 2, recorded(c, r));
     if (stopping) {
       reporter.line(`Stopped at the end of epoch ${epoch + 1}: saved ${checkpointFile}`);
       return { epochs: history, stopped: true, checkpointFile };
     }
   }
-  if (c.checkpoint) {
+  if (c.checkpoint && lead) {
     await saveWeights(model, c.checkpoint, weightsFormat(c), recorded(c, r));
     reporter.line(`Saved the trained weights to ${c.checkpoint}`);
   }
