@@ -5,6 +5,7 @@
 //   npm run bench -- [--device cpu|cuda] [--data DIR] [--iters 20] [--warmup 3]
 //                    [--eval-iters 10] [--threads N] [--cpu-linear onednn|blas] [--channels-last]
 //                    [--bf16 | --fp16] [--json]
+//   npm run bench -- --nproc N [--data DIR] [--iters 20] [--threads N]   (data-parallel scaling, bench-ddp.ts)
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -49,7 +50,7 @@ function svg(results: Result[]): string {
   return `${out}</svg>\n`;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { values: a } = parseArgs({
     options: {
       device: { type: 'string', default: 'cpu' },
@@ -63,8 +64,17 @@ function main(): void {
       bf16: { type: 'boolean', default: false },
       fp16: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      nproc: { type: 'string' },
     },
   });
+  if (a.nproc !== undefined) {
+    const nproc = Number(a.nproc);
+    if (!Number.isInteger(nproc) || nproc < 2) throw new Error(`bench: Expected integer of at least 2 for --nproc but received '${a.nproc}'`);
+    if (a.device !== 'cpu') throw new Error('bench: --nproc runs on cpu (gloo); NCCL and HCCL are not wired');
+    const { runDdpBench } = await import('./bench-ddp');
+    await runDdpBench({ data: path.resolve(a.data!), nproc, iters: Number(a.iters), threads: a.threads ? Number(a.threads) : null }, console.log);
+    return;
+  }
   if (a.bf16 && a.fp16) throw new Error('bench: --bf16 and --fp16 exclude each other; pick one');
   if (a['cpu-linear'] !== 'onednn' && a['cpu-linear'] !== 'blas') throw new Error(`bench: --cpu-linear must be onednn or blas but received '${a['cpu-linear']}'`);
   const opts = {
@@ -120,4 +130,7 @@ function main(): void {
   console.log(`train img/s ratio torchbridge/python: ${ratio.train.toFixed(2)}`);
 }
 
-main();
+main().catch((e: Error) => {
+  process.stderr.write(`${e.message}\n`);
+  process.exit(1);
+});
