@@ -1,7 +1,9 @@
 // `npm run bench -- --nproc N`: data-parallel scaling on this machine. The recipe's training
 // (runTraining, as `torchbridge train` runs it) in 1 process, then in N ranks on gloo
-// (`train --nproc N`), on the same images; prints train img/s of each, the speedup and the
-// scaling efficiency (speedup / N), and writes bench/results-ddp.json.
+// (`train --nproc N`), on the same images; then Python the same two ways (bench/python_ddp.py:
+// the reference loop, and DistributedDataParallel in N processes). Prints train img/s of each,
+// the speedups and scaling efficiencies (speedup / N), the ratios to Python, and writes
+// bench/results-ddp.json.
 //
 // The ranks of one machine share its cores: on a 2-core machine, 2 ranks of 1 thread each do
 // the work that 1 process does with 2 threads, plus the all-reduce of about 260 MB of gradients
@@ -20,6 +22,20 @@ export interface DdpBenchOptions {
 }
 
 interface Measured { trainImagesPerSecond: number; ranks: number; threadsPerRank: number }
+
+/** Python, as bench/python_ddp.py runs it, in nproc processes. */
+async function measurePython(o: DdpBenchOptions, nproc: number): Promise<Measured> {
+  const { spawnSync } = await import('node:child_process');
+  const { freePort } = await import('../src/distributed');
+  const root = path.resolve(__dirname, '..', '..');
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { torchPythonPath } = require(path.join(root, 'scripts', 'paths.js')) as { torchPythonPath(buildDir: string): string | null };
+  const env = { ...process.env, PYTHONPATH: [torchPythonPath(path.join(root, 'build')), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
+  const r = spawnSync(process.env.PYTHON || 'python3', [path.join(root, 'bench', 'python_ddp.py'), '--data', o.data, '--nproc', String(nproc),
+    '--iters', String(o.iters), '--port', String(await freePort()), ...(o.threads ? ['--threads', String(o.threads)] : [])], { encoding: 'utf8', env });
+  if (r.status !== 0) throw new Error(`bench: python_ddp.py --nproc ${nproc} failed (${r.signal ?? r.status}):\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measured;
+}
 
 /** One rank (or the lone process): runTraining on iters batches, prints rank 0's figures as JSON. */
 async function rank(o: DdpBenchOptions & { distributed: boolean }): Promise<void> {
@@ -62,21 +78,30 @@ export async function runDdpBench(o: DdpBenchOptions, log: (s: string) => void):
   log(`  1 process (${one.threadsPerRank} threads): ${one.trainImagesPerSecond.toFixed(1)} train img/s`);
   const many = await measure(o, o.nproc);
   log(`  ${o.nproc} ranks (${many.threadsPerRank} thread${many.threadsPerRank > 1 ? 's' : ''} each): ${many.trainImagesPerSecond.toFixed(1)} train img/s`);
+  const pyOne = await measurePython(o, 1);
+  log(`  python, 1 process (${pyOne.threadsPerRank} threads): ${pyOne.trainImagesPerSecond.toFixed(1)} train img/s`);
+  const pyMany = await measurePython(o, o.nproc);
+  log(`  python, ${o.nproc} processes with DistributedDataParallel: ${pyMany.trainImagesPerSecond.toFixed(1)} train img/s`);
   const speedup = many.trainImagesPerSecond / one.trainImagesPerSecond;
+  const pySpeedup = pyMany.trainImagesPerSecond / pyOne.trainImagesPerSecond;
   const results = {
     date: new Date().toISOString(), options: o, cores: (await import('node:os')).availableParallelism(),
     oneProcess: one, ranks: many, speedup, scalingEfficiency: speedup / o.nproc,
+    python: { oneProcess: pyOne, ranks: pyMany, speedup: pySpeedup, scalingEfficiency: pySpeedup / o.nproc },
+    ratio: { oneProcess: one.trainImagesPerSecond / pyOne.trainImagesPerSecond, ranks: many.trainImagesPerSecond / pyMany.trainImagesPerSecond },
   };
   const root = path.resolve(__dirname, '..', '..');
   fs.writeFileSync(path.join(root, 'bench', 'results-ddp.json'), `${JSON.stringify(results, null, 2)}\n`);
   log('');
-  log('| processes | threads each | train img/s | speedup | scaling efficiency |');
-  log('| ---: | ---: | ---: | ---: | ---: |');
-  log(`| 1 | ${one.threadsPerRank} | ${one.trainImagesPerSecond.toFixed(1)} | 1.00 | 1.00 |`);
-  log(`| ${o.nproc} | ${many.threadsPerRank} | ${many.trainImagesPerSecond.toFixed(1)} | ${speedup.toFixed(2)} | ${(speedup / o.nproc).toFixed(2)} |`);
+  log('| processes | threads each | torchbridge img/s | python img/s | ratio | torchbridge speedup (efficiency) | python speedup (efficiency) |');
+  log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  log(`| 1 | ${one.threadsPerRank} | ${one.trainImagesPerSecond.toFixed(1)} | ${pyOne.trainImagesPerSecond.toFixed(1)} | ${results.ratio.oneProcess.toFixed(2)} | 1.00 | 1.00 |`);
+  log(`| ${o.nproc} | ${many.threadsPerRank} | ${many.trainImagesPerSecond.toFixed(1)} | ${pyMany.trainImagesPerSecond.toFixed(1)} | ${results.ratio.ranks.toFixed(2)} | ` +
+    `${speedup.toFixed(2)} (${(speedup / o.nproc).toFixed(2)}) | ${pySpeedup.toFixed(2)} (${(pySpeedup / o.nproc).toFixed(2)}) |`);
   log(`\n${results.cores} cores here: the ranks share them, so this measures the cost of data parallelism more than its gain.`);
   log('wrote bench/results-ddp.json');
-  log(`scaling efficiency (${o.nproc} ranks vs 1 process): ${(speedup / o.nproc).toFixed(2)}`);
+  log(`train img/s ratio torchbridge/python, ${o.nproc} ranks: ${results.ratio.ranks.toFixed(2)}`);
+  log(`scaling efficiency (${o.nproc} ranks vs 1 process): torchbridge ${(speedup / o.nproc).toFixed(2)}, python ${(pySpeedup / o.nproc).toFixed(2)}`);
   return results;
 }
 

@@ -373,11 +373,13 @@ async function runLaunch(a: LaunchArgs): Promise<number> {
   process.on('SIGINT', onSigint);
   try {
     const ts = __filename.endsWith('.ts');
-    await launch({
+    // 130: the ranks stopped together on Ctrl-C, rank 0 saving; no rank is killed for it.
+    const exits = await launch({
       nproc: a.nproc, nnodes: a.nnodes, nodeRank: a.nodeRank, script: __filename, args: a.argv, execArgv: ts ? ['--require', 'ts-node/register'] : [],
+      successCodes: [0, 130],
       ...(a.masterAddr !== undefined ? { masterAddr: a.masterAddr } : {}), ...(a.masterPort !== undefined ? { masterPort: a.masterPort } : {}),
     });
-    return 0;
+    return exits.some((e) => e.code === 130) ? 130 : 0;
   } catch (e) {
     if (interrupted) return 130;
     throw e;

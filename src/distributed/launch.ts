@@ -38,6 +38,12 @@ export interface LaunchOptions {
   output?: NodeJS.WritableStream;
   /** After a rank fails, how long the others get to exit on SIGTERM before SIGKILL (5000 ms). */
   killGraceMs?: number;
+  /**
+   * Exit codes that end a rank without failing the job ([0]); for example 130, which `torchbridge
+   * train` returns when Ctrl-C stopped it after saving (the ranks stop together, and the others must
+   * not be killed while rank 0 saves).
+   */
+  successCodes?: readonly number[];
 }
 
 /** How one rank ended. */
@@ -67,7 +73,7 @@ const describe = (e: RankExit) => (e.signal ? `signal ${e.signal}` : `exit code 
 
 /**
  * Runs `script` in `nproc` local processes, one per rank, and resolves with each rank's exit once
- * all have exited 0. When one fails, the others on this machine are stopped (SIGTERM, then SIGKILL
+ * all have exited 0 (or another of `successCodes`). When one fails, the others on this machine are stopped (SIGTERM, then SIGKILL
  * after `killGraceMs`) and the promise rejects with an Error naming the first rank that failed and
  * how (ranks on other machines then fail in their next collective). stderr of every rank is passed
  * through, each line prefixed with its rank when the job has more than one. For a job on several
@@ -75,7 +81,7 @@ const describe = (e: RankExit) => (e.signal ? `signal ${e.signal}` : `exit code 
  */
 export async function launch(options: LaunchOptions): Promise<RankExit[]> {
   const o = v.options(options, 'options', ['nproc', 'nnodes', 'nodeRank', 'masterAddr', 'script', 'args', 'masterPort', 'env', 'execArgv',
-    'quietOtherRanks', 'output', 'killGraceMs']);
+    'quietOtherRanks', 'output', 'killGraceMs', 'successCodes']);
   const nproc = v.integer(o.nproc, 'nproc', 1);
   const nnodes = o.nnodes === undefined ? 1 : v.integer(o.nnodes, 'nnodes', 1);
   const nodeRank = o.nodeRank === undefined ? 0 : v.integer(o.nodeRank, 'nodeRank', 0, nnodes - 1);
@@ -88,6 +94,7 @@ export async function launch(options: LaunchOptions): Promise<RankExit[]> {
   const execArgv = o.execArgv === undefined ? [] : v.stringList(o.execArgv, 'execArgv');
   const quiet = o.quietOtherRanks === undefined ? true : v.boolean(o.quietOtherRanks, 'quietOtherRanks');
   const grace = o.killGraceMs === undefined ? 5000 : v.integer(o.killGraceMs, 'killGraceMs', 0);
+  const successCodes = o.successCodes === undefined ? [0] : v.intList(o.successCodes, 'successCodes', 0);
   const extra = o.env === undefined ? {} : (v.object(o.env, 'env') as NodeJS.ProcessEnv);
   const output = o.output === undefined ? null : (v.object(o.output, 'output') as unknown as NodeJS.WritableStream);
   if (output !== null && typeof output.write !== 'function') throw v.invalid('writable stream', 'output', o.output);
@@ -107,7 +114,7 @@ export async function launch(options: LaunchOptions): Promise<RankExit[]> {
       if (exits[exit.rank - first] !== null) return;
       exits[exit.rank - first] = exit;
       running -= 1;
-      if (failure === null && (exit.code !== 0 || spawnError !== undefined)) {
+      if (failure === null && (exit.code === null || !successCodes.includes(exit.code) || spawnError !== undefined)) {
         failure = `launch: rank ${exit.rank} of ${worldSize} failed (${spawnError ?? describe(exit)}); the other ranks were stopped`;
         for (const c of alive()) c.kill('SIGTERM');
         killTimer = setTimeout(() => alive().forEach((c) => c.kill('SIGKILL')), grace);

@@ -114,6 +114,39 @@ test.serial('a checkpoint of 2 ranks resumes in 1 process and in 2, to the weigh
   t.deepEqual(accuracyLines(again1.stdout), accuracyLines(unbroken.stdout).slice(1));
 });
 
+test.serial('Ctrl-C reaches every rank: they stop after the same step, rank 0 saves it, and 1 process resumes from it', async (t) => {
+  const dir = tempDir('torchbridge-nproc-stop-');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const base = { ...process.env };
+  for (const k of ['WORLD_SIZE', 'RANK', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT']) delete base[k];
+  // Its own process group, as a terminal's foreground job: the SIGINT goes to the launcher and both ranks.
+  const child = spawn(process.execPath, [cli, 'train', ...small, '--epochs', '1', '--log-every', '1', '--nproc', '2', '--checkpoint-dir', path.join(dir, 'ck')],
+    { env: base, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  let stderr = '';
+  let sent = false;
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    if (!sent && stdout.includes('[Epoch 1, Iteration 1]')) {
+      sent = true;
+      process.kill(-child.pid!, 'SIGINT');
+    }
+  });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 180_000);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearTimeout(timer);
+  t.true(sent, stdout);
+  t.is(code, 130, `${stdout}\n${stderr}`);
+  const stopped = /Stopped after step (\d) of epoch 1: saved (\S+)/.exec(stdout);
+  t.truthy(stopped, stdout);
+  t.is((stderr.match(/Stopping after this step/g) ?? []).length, 2, 'each rank saw the Ctrl-C');
+  const resumed = await train([...small, '--epochs', '1', '--checkpoint-dir', path.join(dir, 'ck'), '--resume']);
+  ok(t, resumed, 'resumed in 1 process');
+  t.regex(resumed.stdout, new RegExp(`Resumed from .*\\(epoch 1, step ${stopped![1]}\\)`));
+  t.is(accuracyLines(resumed.stdout).length, 1);
+});
+
 test.serial('two machines, each starting its ranks (--nnodes 2 --node-rank i), make one job', async (t) => {
   const dir = tempDir('torchbridge-nnodes-');
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -53,6 +53,14 @@ test('a failing rank stops the others at once, and the Error names it', async (t
   t.true(Date.now() - t0 < 20_000, 'the others did not run their minute');
 });
 
+test('successCodes: a rank ending with one of them stops nobody, and its code is reported', async (t) => {
+  const exits = await launch({ nproc: 3, script, args: ['exit3'], output: collect().stream, successCodes: [0, 3] });
+  t.deepEqual(exits.map((e) => [e.rank, e.code, e.signal]), [[0, 0, null], [1, 3, null], [2, 0, null]]);
+  // Without it, exit code 3 is a failure that stops the others.
+  const e = await t.throwsAsync(launch({ nproc: 3, script, args: ['exit3'], output: collect().stream }));
+  t.is(e!.message, 'launch: rank 1 of 3 failed (exit code 3); the other ranks were stopped');
+});
+
 test('a rank that ignores SIGTERM is killed after the grace period', async (t) => {
   const out = collect();
   const t0 = Date.now();
