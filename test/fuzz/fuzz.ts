@@ -648,6 +648,8 @@ async function child(args: Args): Promise<void> {
       }
       case 'adaptiveAvgPool2d': return [image(), [rng.range(0, 4), rng.range(0, 4)]];
       case 'dropout': return [image(), rng.pick([0, 0.5, 1]), rng.chance(0.5), rng.chance(0.5)];
+      // A data-parallel batch shard for this thread's dropout: set (it then applies to later dropout calls) or cleared.
+      case 'setBatchShard': return rng.chance(0.4) ? [] : [rng.range(0, 2), rng.range(1, 4)];
       case 'localResponseNorm': return [image(), rng.range(1, 5), 1e-4, 0.75, rng.pick([1, 2])];
       case 'batchNorm': {
         const c = rng.range(1, 3), x = image(c), stat = () => (rng.chance(0.3) ? null : made([rng.chance(0.9) ? c : c + 1], 'float32', { grad: false }));
@@ -853,6 +855,7 @@ async function child(args: Args): Promise<void> {
       ['avgPool2d', () => [raw(), ints(), ints(), ints(), bool(), bool()]],
       ['adaptiveAvgPool2d', () => [raw(), ints()]],
       ['dropout', () => [raw(), num(), bool(), bool()]],
+      ['setBatchShard', () => (rng.chance(0.3) ? [] : [smallInt(), smallInt()])],
       ['localResponseNorm', () => [raw(), size(), num(), num(), num()]],
       ['batchNorm', () => [raw(), maybe(raw), maybe(raw), maybe(raw), maybe(raw), bool(), num(), num()]],
       ['crossEntropy', () => [raw(), raw(), maybe(raw), rng.pick(['mean', 'sum', 'none', 'bogus']), smallInt(), num()]],
