@@ -146,46 +146,39 @@ class ProcessGroup : public Napi::ObjectWrap<ProcessGroup> {
   }
 
   // allReduce(tensor, op: 'sum'|'avg'|'min'|'max'|'product') -> Promise<void>, in place.
-  Napi::Value AllReduce(const Napi::CallbackInfo& info) {
+  Napi::Value AllReduce(const Napi::CallbackInfo& info) { return RunAllReduce(info, false); }
+
+  // allReduceBlocking(tensor, op): allReduce that returns when done, blocking this thread
+  // (for synchronous training loops, which block on every step anyway); throws on failure.
+  Napi::Value AllReduceBlocking(const Napi::CallbackInfo& info) { return RunAllReduce(info, true); }
+
+  Napi::Value RunAllReduce(const Napi::CallbackInfo& info, bool blocking) {
     auto env = info.Env();
     const char* op = "allReduce";
     TB_ARGC(info, 2, op);
     at::Tensor t = Tensor::From(info[0], op);
     auto name = TB_STRING(info, 1, op);
+    auto fail = [&](const std::string& message) -> Napi::Value {
+      if (blocking) throw Napi::Error::New(env, message);
+      return Rejected(env, message);
+    };
     std::string why;
-    if (!Ready(op, &why)) return Rejected(env, why);
+    if (!Ready(op, &why)) return fail(why);
     double divideBy;
     auto opts = ReduceOptions(env, name, &divideBy);
     try {
       // Started here, on the JS thread, so collectives run in the order they were called on every rank.
       std::vector<at::Tensor> tensors{Contiguous(t)};
       auto work = backend_->allreduce(tensors, opts);
-      return Await(env, op, work, std::move(tensors), {t}, divideBy);
+      if (!blocking) return Await(env, op, work, std::move(tensors), {t}, divideBy);
+      work->wait();
+      at::NoGradGuard noGrad;
+      if (divideBy != 1) tensors[0].div_(divideBy);
+      if (!tensors[0].is_same(t)) t.copy_(tensors[0]);
+      return env.Undefined();
     } catch (const std::exception& e) {
-      return Rejected(env, Describe(op, e));
+      return fail(Describe(op, e));
     }
-  }
-
-  // allReduceBlocking(tensor, op): allReduce that returns when done, blocking this thread
-  // (for synchronous training loops, which block on every step anyway); throws on failure.
-  Napi::Value AllReduceBlocking(const Napi::CallbackInfo& info) {
-    auto env = info.Env();
-    const char* op = "allReduce";
-    TB_ARGC(info, 2, op);
-    at::Tensor t = Tensor::From(info[0], op);
-    auto name = TB_STRING(info, 1, op);
-    std::string why;
-    if (!Ready(op, &why)) throw Napi::Error::New(env, why);
-    double divideBy;
-    auto opts = ReduceOptions(env, name, &divideBy);
-    TB_TRY
-    std::vector<at::Tensor> tensors{Contiguous(t)};
-    backend_->allreduce(tensors, opts)->wait();
-    at::NoGradGuard noGrad;
-    if (divideBy != 1) tensors[0].div_(divideBy);
-    if (!tensors[0].is_same(t)) t.copy_(tensors[0]);
-    TB_CATCH(env, op)
-    return env.Undefined();
   }
 
   // broadcast(tensor, root) -> Promise<void>, in place.
