@@ -28,7 +28,7 @@ for (const pythonRank of [1, 0]) {
     const theirs = p.results[0];
     t.like(theirs, { rank: pythonRank, worldSize: 2 });
     t.like(ours, { rank: nodeRank, worldSize: 2 });
-    for (const k of ['sum', 'avg', 'max', 'min', 'product', 'broadcast']) t.deepEqual(ours[k], theirs[k], k);
+    for (const k of ['sum', 'avg', 'max', 'min', 'product', 'broadcast', 'sumBlocking']) t.deepEqual(ours[k], theirs[k], k);
     // And the answers themselves (a group that never met would fail the above only by chance).
     t.deepEqual(theirs.sum, [3, 30, -3]);
     t.deepEqual(theirs.product, [2, 200, 2]);

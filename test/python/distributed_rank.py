@@ -35,6 +35,9 @@ def main():
     b = torch.full((4,), float(rank * 100), dtype=torch.float64)
     dist.broadcast(b, src=world_size - 1)
     out["broadcast"] = b.tolist()
+    x = t.clone()
+    dist.all_reduce(x)  # the torchbridge rank's allReduceBlocking
+    out["sumBlocking"] = x.tolist()
     dist.barrier()
     dist.destroy_process_group()
     print(json.dumps(out), flush=True)
