@@ -23,14 +23,11 @@ export interface DdpBenchOptions {
 
 interface Measured { trainImagesPerSecond: number; ranks: number; threadsPerRank: number }
 
-/** Python, as bench/python_ddp.py runs it, in nproc processes. */
-async function measurePython(o: DdpBenchOptions, nproc: number): Promise<Measured> {
+/** Python, as bench/python_ddp.py runs it, in nproc processes; env puts torch on its path. */
+async function measurePython(o: DdpBenchOptions, nproc: number, env: NodeJS.ProcessEnv): Promise<Measured> {
   const { spawnSync } = await import('node:child_process');
   const { freePort } = await import('../src/distributed');
   const root = path.resolve(__dirname, '..', '..');
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { torchPythonPath } = require(path.join(root, 'scripts', 'paths.js')) as { torchPythonPath(buildDir: string): string | null };
-  const env = { ...process.env, PYTHONPATH: [torchPythonPath(path.join(root, 'build')), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
   const r = spawnSync(process.env.PYTHON || 'python3', [path.join(root, 'bench', 'python_ddp.py'), '--data', o.data, '--nproc', String(nproc),
     '--iters', String(o.iters), '--port', String(await freePort()), ...(o.threads ? ['--threads', String(o.threads)] : [])], { encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`bench: python_ddp.py --nproc ${nproc} failed (${r.signal ?? r.status}):\n${r.stderr}`);
@@ -72,15 +69,15 @@ async function measure(o: DdpBenchOptions, nproc: number): Promise<Measured> {
 }
 
 /** Runs both and reports; returns what it wrote to bench/results-ddp.json. */
-export async function runDdpBench(o: DdpBenchOptions, log: (s: string) => void): Promise<Record<string, unknown>> {
+export async function runDdpBench(o: DdpBenchOptions, pythonEnv: NodeJS.ProcessEnv, log: (s: string) => void): Promise<Record<string, unknown>> {
   log(`bench --nproc ${o.nproc}: runTraining on ${128 * o.iters} images (${o.iters} steps of batch 128), 1 process, then ${o.nproc} ranks on gloo`);
   const one = await measure(o, 1);
   log(`  1 process (${one.threadsPerRank} threads): ${one.trainImagesPerSecond.toFixed(1)} train img/s`);
   const many = await measure(o, o.nproc);
   log(`  ${o.nproc} ranks (${many.threadsPerRank} thread${many.threadsPerRank > 1 ? 's' : ''} each): ${many.trainImagesPerSecond.toFixed(1)} train img/s`);
-  const pyOne = await measurePython(o, 1);
+  const pyOne = await measurePython(o, 1, pythonEnv);
   log(`  python, 1 process (${pyOne.threadsPerRank} threads): ${pyOne.trainImagesPerSecond.toFixed(1)} train img/s`);
-  const pyMany = await measurePython(o, o.nproc);
+  const pyMany = await measurePython(o, o.nproc, pythonEnv);
   log(`  python, ${o.nproc} processes with DistributedDataParallel: ${pyMany.trainImagesPerSecond.toFixed(1)} train img/s`);
   const speedup = many.trainImagesPerSecond / one.trainImagesPerSecond;
   const pySpeedup = pyMany.trainImagesPerSecond / pyOne.trainImagesPerSecond;

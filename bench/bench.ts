@@ -50,6 +50,13 @@ function svg(results: Result[]): string {
   return `${out}</svg>\n`;
 }
 
+/** This environment, with the torch that libtorch came from on Python's path. */
+function pythonEnv(): NodeJS.ProcessEnv {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { torchPythonPath } = require(path.join(root, 'scripts', 'paths.js')) as { torchPythonPath(buildDir: string): string | null };
+  return { ...process.env, PYTHONPATH: [torchPythonPath(path.join(root, 'build')), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
+}
+
 async function main(): Promise<void> {
   const { values: a } = parseArgs({
     options: {
@@ -72,7 +79,7 @@ async function main(): Promise<void> {
     if (!Number.isInteger(nproc) || nproc < 2) throw new Error(`bench: Expected integer of at least 2 for --nproc but received '${a.nproc}'`);
     if (a.device !== 'cpu') throw new Error('bench: --nproc runs on cpu (gloo); NCCL and HCCL are not wired');
     const { runDdpBench } = await import('./bench-ddp');
-    await runDdpBench({ data: path.resolve(a.data!), nproc, iters: Number(a.iters), threads: a.threads ? Number(a.threads) : null }, console.log);
+    await runDdpBench({ data: path.resolve(a.data!), nproc, iters: Number(a.iters), threads: a.threads ? Number(a.threads) : null }, pythonEnv(), console.log);
     return;
   }
   if (a.bf16 && a.fp16) throw new Error('bench: --bf16 and --fp16 exclude each other; pick one');
@@ -89,9 +96,7 @@ async function main(): Promise<void> {
 
   const tb = runJson(process.execPath, [path.join(__dirname, 'bench-torchbridge.js'), JSON.stringify(opts)]);
   log(`  torchbridge: ${tb.trainImagesPerSecond.toFixed(1)} train img/s, ${tb.evalImagesPerSecond.toFixed(1)} eval img/s`);
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { torchPythonPath } = require(path.join(root, 'scripts', 'paths.js')) as { torchPythonPath(buildDir: string): string | null };
-  const env = { ...process.env, PYTHONPATH: [torchPythonPath(path.join(root, 'build')), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
+  const env = pythonEnv();
   const py = runJson(process.env.PYTHON || 'python3', [path.join(root, 'bench', 'python_reference.py'), '--data', opts.data,
     '--device', opts.device, '--warmup', String(opts.warmup), '--iters', String(opts.iters), '--eval-iters', String(opts.evalIters),
     ...(opts.threads ? ['--threads', String(opts.threads)] : [])], env);

@@ -296,17 +296,16 @@ function parsePredict(o: PredictValues, images: string[]): PredictArgs {
   if (other) throw new UsageError(`--${other} does not apply to predict; it takes --checkpoint, --topk, --json, --device and --batch-size`);
   if (images.length === 0) throw new UsageError('predict needs at least one image file');
   if (o.checkpoint === undefined) throw new UsageError('predict needs --checkpoint <file>');
-  const check = checked;
   const device = o.device === undefined ? 'cpu' : (o.device as string);
-  check('--device', device, () => parseDevice(device, '--device'));
+  checked('--device', device, () => parseDevice(device, '--device'));
   return {
     images,
     checkpoint: path.resolve(o.checkpoint as string),
     // At most the number of classes: checked once the weights say how many.
-    topk: check('--topk', o.topk as string | undefined, (x) => (x === undefined ? 0 : integer(x, '--topk', 1))),
+    topk: checked('--topk', o.topk as string | undefined, (x) => (x === undefined ? 0 : integer(x, '--topk', 1))),
     json: o.json === true,
     device,
-    batchSize: check('--batch-size', o['batch-size'] as string | undefined, (x) => (x === undefined ? PREDICT_BATCH : integer(x, '--batch-size', 1))),
+    batchSize: checked('--batch-size', o['batch-size'] as string | undefined, (x) => (x === undefined ? PREDICT_BATCH : integer(x, '--batch-size', 1))),
   };
 }
 

@@ -193,13 +193,19 @@ export function getBackend(): Backend {
  * alone until the promise settles.
  */
 export async function allReduce(tensor: Tensor, op: ReduceOp = 'sum'): Promise<void> {
+  const { t, reduce } = reduceArgs(tensor, op);
+  await current('allReduce').pg.allReduce(t.raw, reduce);
+}
+
+// allReduce's arguments, checked before anything is sent.
+function reduceArgs(tensor: Tensor, op: ReduceOp): { t: Tensor; reduce: ReduceOp } {
   const t = asTensor(tensor, 'tensor');
   const reduce = v.oneOf(op, 'op', reduceOps);
   // Checked first: the division would otherwise fail after the sum had already been written.
   if (reduce === 'avg' && !floatingDtypes.includes(t.dtype)) {
     throw new TypeError(`allReduce: op 'avg' needs a floating-point tensor, but tensor is ${t.dtype}; use 'sum'`);
   }
-  await current('allReduce').pg.allReduce(t.raw, reduce);
+  return { t, reduce };
 }
 
 /**
@@ -207,11 +213,7 @@ export async function allReduce(tensor: Tensor, op: ReduceOp = 'sum'): Promise<v
  * (which block on each step anyway); throws with c10d's message.
  */
 export function allReduceBlocking(tensor: Tensor, op: ReduceOp = 'sum'): void {
-  const t = asTensor(tensor, 'tensor');
-  const reduce = v.oneOf(op, 'op', reduceOps);
-  if (reduce === 'avg' && !floatingDtypes.includes(t.dtype)) {
-    throw new TypeError(`allReduce: op 'avg' needs a floating-point tensor, but tensor is ${t.dtype}; use 'sum'`);
-  }
+  const { t, reduce } = reduceArgs(tensor, op);
   current('allReduce').pg.allReduceBlocking(t.raw, reduce);
 }
 

@@ -15,6 +15,17 @@ import { Module } from '../nn/module';
 import { Tensor, tensor } from '../tensor';
 import { Batch, DataParallelStep } from './loop';
 
+/** Each number's largest value over the ranks (blocking). */
+function maxOverRanks(values: number[]): number[] {
+  const t = tensor(values, { dtype: 'float64' });
+  try {
+    allReduceBlocking(t, 'max');
+    return t.toArray();
+  } finally {
+    t.dispose();
+  }
+}
+
 export class DataParallelRun implements DataParallelStep {
   private ddp: DistributedDataParallel | null = null;
 
@@ -48,16 +59,10 @@ export class DataParallelRun implements DataParallelStep {
       throw new Error(`Data parallel training over ${this.worldSize} ranks needs at least ${this.worldSize} images in every batch, but ` +
         `${trainImages} training images in batches of ${batchSize} leave a batch of ${smallest}: change the batch size or the number of images`);
     }
-    const at = tensor([startStep, -startStep], { dtype: 'float64' });
-    try {
-      allReduceBlocking(at, 'max');
-      const [latest, negEarliest] = at.toArray();
-      if (latest !== -negEarliest) {
-        throw new Error(`The ranks start from different steps (${-negEarliest} to ${latest}): each rank resumes from its own checkpoint ` +
-          'directory, which must hold the same checkpoints on every machine (a shared folder, or a copy of rank 0\'s)');
-      }
-    } finally {
-      at.dispose();
+    const [latest, negEarliest] = maxOverRanks([startStep, -startStep]);
+    if (latest !== -negEarliest) {
+      throw new Error(`The ranks start from different steps (${-negEarliest} to ${latest}): each rank resumes from its own checkpoint ` +
+        'directory, which must hold the same checkpoints on every machine (a shared folder, or a copy of rank 0\'s)');
     }
     this.ddp = await DistributedDataParallel.create(model);
   }
@@ -83,13 +88,7 @@ export class DataParallelRun implements DataParallelStep {
 
   /** Whether `flag` is true on any rank (a stop asked for on one rank stops all at the same step). */
   anyRank(flag: boolean): boolean {
-    const t = tensor([flag ? 1 : 0], { dtype: 'float64' });
-    try {
-      allReduceBlocking(t, 'max');
-      return t.toArray()[0] === 1;
-    } finally {
-      t.dispose();
-    }
+    return maxOverRanks([flag ? 1 : 0])[0] === 1;
   }
 
   /** Rank 0's numbers on every rank (rank 0 evaluates; the others wait here for its figures). */
