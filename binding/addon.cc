@@ -17,6 +17,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InstallCpuAllocator();
   auto* data = new InstanceData();
   env.SetInstanceData(data);
+  // Registered before any thread-safe function of this environment, and run in the same
+  // pass as their hooks, before Node deletes them.
+  env.AddCleanupHook([gate = data->gate] {
+    std::lock_guard<std::mutex> lock(gate->mu);
+    gate->open = false;
+  });
   auto tensor = Tensor::Init(env);
   data->tensorCtor = Napi::Persistent(tensor);
   auto sgd = SGD::Init(env);

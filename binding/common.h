@@ -12,16 +12,28 @@
 #define NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
 #include <napi.h>
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 namespace tb {
+
+// Closed by a cleanup hook when the environment is torn down (process.exit() with a
+// worker running, worker.terminate()). Node then deletes thread-safe functions even
+// while a native thread still holds one, so such a thread may call or release one only
+// holding `mu` with `open` true.
+struct EnvGate {
+  std::mutex mu;
+  bool open = true;
+};
 
 // Per-environment state (constructors), kept with SetInstanceData so that the
 // addon works in worker threads and has no static constructors.
 struct InstanceData {
   Napi::FunctionReference tensorCtor;
   Napi::FunctionReference sgdCtor;
+  std::shared_ptr<EnvGate> gate = std::make_shared<EnvGate>();
 };
 
 inline InstanceData& Instance(Napi::Env env) { return *env.GetInstanceData<InstanceData>(); }

@@ -359,9 +359,17 @@ std::string MessageOf(const std::exception_ptr& eptr) {
 }
 
 Pending::Pending(Napi::Env env, std::string op)
-    : deferred_(Napi::Promise::Deferred::New(env)), fn_(Fn::New(env, "torchbridge.distributed", 0, 1)), op_(std::move(op)) {}
+    : deferred_(Napi::Promise::Deferred::New(env)),
+      fn_(Fn::New(env, "torchbridge.distributed", 0, 1)),
+      gate_(Instance(env).gate),
+      op_(std::move(op)) {}
 
 void Pending::Settle(Pending* p, std::string error) {
+  auto gate = p->gate_;
+  std::lock_guard<std::mutex> lock(gate->mu);
+  // A torn-down environment has deleted fn_; p, whose promise nobody can see, is left
+  // alone: deleting it would touch that environment.
+  if (!gate->open) return;
   p->error_ = std::move(error);
   Fn fn = p->fn_;  // p may be deleted on the JS thread as soon as it is queued
   fn.NonBlockingCall(p);

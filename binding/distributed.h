@@ -37,6 +37,7 @@ class Pending {
   using Fn = Napi::TypedThreadSafeFunction<void, Pending, OnJsThread>;
   Napi::Promise::Deferred deferred_;
   Fn fn_;
+  std::shared_ptr<EnvGate> gate_;
   std::string op_;
   std::string error_;
 };

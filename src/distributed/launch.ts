@@ -110,15 +110,18 @@ export async function launch(options: LaunchOptions): Promise<RankExit[]> {
   return new Promise((resolve, reject) => {
     let running = nproc;
     const alive = () => children.filter((c) => c.exitCode === null && c.signalCode === null);
+    // The first rank to exit failing is named, and the others are stopped.
+    const stopOthers = (exit: RankExit, spawnError?: string) => {
+      if (failure !== null || (exit.code !== null && successCodes.includes(exit.code) && spawnError === undefined)) return;
+      failure = `launch: rank ${exit.rank} of ${worldSize} failed (${spawnError ?? describe(exit)}); the other ranks were stopped`;
+      for (const c of alive()) c.kill('SIGTERM');
+      killTimer = setTimeout(() => alive().forEach((c) => c.kill('SIGKILL')), grace);
+    };
     const finish = (exit: RankExit, spawnError?: string) => {
       if (exits[exit.rank - first] !== null) return;
       exits[exit.rank - first] = exit;
       running -= 1;
-      if (failure === null && (exit.code === null || !successCodes.includes(exit.code) || spawnError !== undefined)) {
-        failure = `launch: rank ${exit.rank} of ${worldSize} failed (${spawnError ?? describe(exit)}); the other ranks were stopped`;
-        for (const c of alive()) c.kill('SIGTERM');
-        killTimer = setTimeout(() => alive().forEach((c) => c.kill('SIGKILL')), grace);
-      }
+      stopOthers(exit, spawnError);
       if (running > 0) return;
       if (killTimer) clearTimeout(killTimer);
       if (failure !== null) reject(new Error(failure));
@@ -139,7 +142,10 @@ export async function launch(options: LaunchOptions): Promise<RankExit[]> {
       prefixLines(child, worldSize > 1 ? `[rank ${first + rank}] ` : '', output ?? process.stderr);
       // A failed spawn emits 'error' and may never emit 'exit'.
       child.on('error', (e) => finish({ rank: first + rank, code: null, signal: null }, e.message));
-      // 'close', not 'exit': the rank's output has all arrived by then.
+      // Which rank failed first is decided on 'exit' (a peer that fails because this rank's
+      // connections closed may finish writing its output sooner); the job ends on 'close', once
+      // every rank's output has arrived.
+      child.on('exit', (code, signal) => stopOthers({ rank: first + rank, code, signal }));
       child.on('close', (code, signal) => finish({ rank: first + rank, code, signal }));
     }
   });

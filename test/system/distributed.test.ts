@@ -3,7 +3,8 @@
 import test from 'ava';
 import * as net from 'node:net';
 import { backends, distributed, nn, optim, randn, tensor, tidy } from '../../src/index';
-import { freePort, startNodeRank } from '../helpers/ranks';
+import * as path from 'node:path';
+import { freePort, startNodeRank, startRank } from '../helpers/ranks';
 
 test.before(() => {
   const d = backends().distributed;
@@ -64,6 +65,15 @@ test.serial('a rank killed mid-collective: the other rejects with c10d\'s error 
   t.regex(error, /^allReduce: /);
   t.log(`survivor: ${error} (${s.endedAt - killedAt} ms after the kill)`);
   t.true(s.endedAt - killedAt < 20_000, `the survivor took ${s.endedAt - killedAt} ms`);
+});
+
+test.serial('a worker terminated with collectives in flight: they end after its teardown without aborting the process', async (t) => {
+  // Node deletes a torn-down environment's thread-safe functions while c10d's threads may still
+  // settle promises through them; before the fix this aborted (SIGABRT) every time.
+  const script = path.join(__dirname, '..', 'fixtures', 'terminate-in-flight.js');
+  const e = await startRank(process.execPath, [script, String(await freePort())], 60_000).ended;
+  t.is(e.code, 0, `${e.signal ?? ''} ${JSON.stringify(e.results)} ${e.stderr}`);
+  t.deepEqual(e.results, [{ received: [7, 7, 7, 7], sum: [3, 3] }]);
 });
 
 test.serial('a wrong world size: every rank rejects with a timeout error naming initProcessGroup', async (t) => {
