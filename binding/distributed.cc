@@ -10,6 +10,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 
@@ -37,6 +38,14 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 #ifdef TB_WITH_DISTRIBUTED
+
+std::atomic<bool> processExiting{false};
+
+// markProcessExiting(): see LetGo (src/native.ts calls it on the main thread's 'exit').
+Napi::Value MarkProcessExiting(const Napi::CallbackInfo& info) {
+  processExiting = true;
+  return info.Env().Undefined();
+}
 
 // Gloo reads and writes a tensor's memory as numel() elements from its data pointer, so a
 // view that is not contiguous would be reduced wrongly (Python's all_reduce is): collectives
@@ -97,6 +106,11 @@ class ProcessGroup : public Napi::ObjectWrap<ProcessGroup> {
 
   explicit ProcessGroup(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ProcessGroup>(info) {
     info.This().As<Napi::Object>().TypeTag(&kTag);
+  }
+
+  ~ProcessGroup() override {
+    LetGo(backend_);
+    if (processExiting) (void)store_.release();  // the backend holds it anyway
   }
 
   static ProcessGroup* From(const Napi::Value& v) {
@@ -386,6 +400,14 @@ void Pending::OnJsThread(Napi::Env env, Napi::Function, void*, Pending* p) {
   }
 }
 
+void LetGo(c10::intrusive_ptr<c10d::Backend>& backend) {
+  if (processExiting) {
+    (void)backend.release();
+  } else {
+    backend.reset();
+  }
+}
+
 c10::intrusive_ptr<c10d::Backend> BackendOf(const Napi::Value& v, const char* op) {
   auto* pg = ProcessGroup::From(v);
   if (!pg) throw Napi::TypeError::New(v.Env(), std::string(op) + ": expected a ProcessGroup");
@@ -399,6 +421,7 @@ void InitDistributed(Napi::Env env, Napi::Object exports) {
   ns.Set("info", Napi::Function::New<Info>(env, "info"));
 #ifdef TB_WITH_DISTRIBUTED
   ns.Set("ProcessGroup", ProcessGroup::Init(env));
+  ns.Set("markProcessExiting", Napi::Function::New<MarkProcessExiting>(env, "markProcessExiting"));
   ns.Set("Reducer", InitReducer(env));
 #endif
   exports.Set("distributed", ns);

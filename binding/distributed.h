@@ -23,6 +23,13 @@ c10::intrusive_ptr<c10d::Backend> BackendOf(const Napi::Value& v, const char* op
 // c10d's message without the C++ backtrace.
 std::string MessageOf(const std::exception_ptr& eptr);
 
+// Drops a reference to a backend when its owner is finalized. Once the process is exiting
+// (markProcessExiting()), the backend is left to end with the process instead: its connections
+// then close only when the process does, so the peers see this rank's exit as it happens (a
+// launcher names the rank that died, not the one that noticed), and exit does not wait in
+// ProcessGroupGloo's destructor for collectives whose peers may never join them.
+void LetGo(c10::intrusive_ptr<c10d::Backend>& backend);
+
 // A promise settled from any thread (c10d's callback threads): the JS thread gets
 // "<op>: <error>" as an Error, or undefined when error is empty.
 class Pending {

@@ -180,6 +180,10 @@ class Reducer : public Napi::ObjectWrap<Reducer> {
   void Unhook() {
     if (!state_) return;
     for (auto& p : state_->params) torch::autograd::impl::set_post_acc_grad_hooks(p, nullptr);
+    {
+      std::lock_guard<std::mutex> lock(state_->mu);
+      LetGo(state_->backend);  // a round's callbacks may still hold the state
+    }
     state_.reset();
   }
 

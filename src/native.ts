@@ -1,6 +1,7 @@
 // The raw addon, typed in one place. Public code goes through src/tensor.ts and
 // friends, which validate arguments before anything reaches C++.
 import * as path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { packageRoot } from './paths';
 
 /** A tensor element type, by torch's name (`torch.float32` is 'float32'). */
@@ -233,6 +234,8 @@ export interface Addon {
   distributed: {
     info(): DistributedInfo;
     ProcessGroup?: new () => RawProcessGroup;
+    /** From here on, finalized process groups are left to end with the process (binding/distributed.cc, LetGo). */
+    markProcessExiting?: () => void;
     Reducer?: new (pg: RawProcessGroup, params: RawTensor[], firstBucketBytes: number, bucketBytes: number) => RawReducer;
   };
 }
@@ -257,3 +260,6 @@ function load(): Addon {
 }
 
 export const addon: Addon = load();
+
+// Only the main thread's 'exit' is the process's; a worker's is its own.
+if (isMainThread) process.once('exit', () => addon.distributed.markProcessExiting?.());

@@ -76,6 +76,22 @@ test.serial('a worker terminated with collectives in flight: they end after its 
   t.deepEqual(e.results, [{ received: [7, 7, 7, 7], sum: [3, 3] }]);
 });
 
+test.serial('process.exit() with a collective in flight that no peer joins exits at once, not after the timeout', async (t) => {
+  // A process group still alive at exit is left to end with the process; tearing it down would wait
+  // the group's 60 s timeout for the all-reduce (and close its connections before the process ends).
+  const script = path.join(__dirname, '..', 'fixtures', 'exit-in-flight.js');
+  const port = String(await freePort());
+  const peer = startRank(process.execPath, [script, 'peer', port], 120_000);
+  const exiting = startRank(process.execPath, [script, 'exiting', port], 120_000);
+  const inFlight = Number((await exiting.line('inFlight')).inFlight);
+  const e = await exiting.ended;
+  peer.kill();
+  await peer.ended;
+  t.is(e.code, 3, `${e.signal ?? ''} ${e.stderr}`);
+  t.log(`exited ${e.endedAt - inFlight} ms after starting the all-reduce`);
+  t.true(e.endedAt - inFlight < 15_000, `the exit took ${e.endedAt - inFlight} ms`);
+});
+
 test.serial('a wrong world size: every rank rejects with a timeout error naming initProcessGroup', async (t) => {
   const port = await freePort();
   // worldSize 3, but only 2 ranks come.
