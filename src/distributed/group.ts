@@ -152,7 +152,8 @@ export function processGroup(op: string): RawProcessGroup {
 /**
  * Leaves the default process group and closes its store; does nothing when there is none. As
  * Python's destroy_process_group, it first waits for collectives already started (at most the
- * group's timeout).
+ * group's timeout). A group still alive when the process exits is not torn down: it ends with the
+ * process, so exit does not wait for its collectives, and its peers see this rank go as it exits.
  */
 export function destroyProcessGroup(): void {
   const g = group;
