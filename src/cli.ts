@@ -7,7 +7,7 @@ import { Classifier, ImageError, Prediction } from './classifier';
 import { parseDevice } from './device';
 import { launch } from './distributed/launch';
 import { writeReport } from './report';
-import { ConsoleReporter, defaultConfig, resolveConfig, RunConfig, runTest, Trainer } from './train';
+import { ConsoleReporter, defaultConfig, recipeDefaults, resolveConfig, RunConfig, runTest, Trainer } from './train';
 import { ArgumentError, integer } from './validate';
 
 const PREDICT_BATCH = 64;
@@ -30,12 +30,15 @@ Options:
   --val-split <x>         imagefolder: fraction held out to validate on, a split seeded by --seed (default: 0.1)
   --skip-bad              imagefolder: leave out (and list) images that cannot be decoded instead of failing
   --no-download           Fail instead of downloading missing data
+  --recipe <r>            reference (default: the tutorial's) or fast: the same network, a better model
+                          from the same epochs (batch 64, Nesterov, label smoothing, no decay on biases,
+                          flipped test images). test: score images as that recipe does
   --epochs <n>            Epochs to train (default: ${defaultConfig.epochs})
-  --batch-size <n>        Training batch size (default: ${defaultConfig.batchSize}); for test, the test batch (default: ${defaultConfig.testBatchSize});
+  --batch-size <n>        Training batch size (default: the recipe's, ${recipeDefaults.reference.batchSize} or ${recipeDefaults.fast.batchSize}); for test, the test batch (default: ${defaultConfig.testBatchSize});
                           for predict, images per forward pass (default: ${PREDICT_BATCH})
   --device <d>            cpu, cuda, cuda:1, npu, npu:0 (default: ${defaultConfig.device})
   --seed <n>              Seed for weights, dropout, shuffling and augmentation (default: ${defaultConfig.seed})
-  --lr <x>                OneCycleLR max_lr (default: ${defaultConfig.lr})
+  --lr <x>                OneCycleLR max_lr (default: the recipe's, ${recipeDefaults.reference.lr} or ${recipeDefaults.fast.lr})
   --schedule-epochs <n>   OneCycleLR length in epochs (default: the run's own --epochs;
                           150 reproduces the reference exactly)
   --checkpoint <file>     train: save the trained weights here (PyTorch format, or see --format);
@@ -86,6 +89,7 @@ is reported on stderr (naming the file), the others still print, and the exit co
 Examples:
   torchbridge train --data ../shared/datasets/cifar10-dev --epochs 5 --checkpoint alexnet.pt
   torchbridge test --data ../shared/datasets/cifar10-dev --checkpoint alexnet.pt
+  torchbridge train --recipe fast --data ../shared/datasets/cifar10-dev --epochs 5 --checkpoint fast.pt
   torchbridge train --dataset imagefolder --data photos --image-size 32 --val-split 0.1 --skip-bad --checkpoint mine.pt
   torchbridge predict cat.png dog.jpg --checkpoint alexnet.pt --topk 3
   torchbridge train --run-dir runs/a --epochs 2 && torchbridge report runs/a --out a.html
@@ -93,6 +97,7 @@ Examples:
 
 const options = {
   dataset: { type: 'string' },
+  recipe: { type: 'string' },
   data: { type: 'string' },
   'image-size': { type: 'string' },
   'val-split': { type: 'string' },
@@ -150,7 +155,7 @@ const flagOf: Partial<Record<keyof RunConfig, string>> = {
   seed: 'seed', lr: 'lr', scheduleEpochs: 'schedule-epochs', checkpoint: 'checkpoint', predictions: 'predictions', checkpointDir: 'checkpoint-dir',
   checkpointEvery: 'checkpoint-every', logEvery: 'log-every', resume: 'resume', trainLimit: 'limit-train', testLimit: 'limit-test',
   threads: 'threads', cpuLinear: 'cpu-linear', channelsLast: 'channels-last', autocast: 'bf16',
-  tensorboard: 'tensorboard', format: 'format', dataset: 'dataset', imageSize: 'image-size', valSplit: 'val-split', skipBad: 'skip-bad', runDir: 'run-dir',
+  tensorboard: 'tensorboard', format: 'format', dataset: 'dataset', recipe: 'recipe', imageSize: 'image-size', valSplit: 'val-split', skipBad: 'skip-bad', runDir: 'run-dir',
 };
 const numeric: (keyof RunConfig)[] = ['imageSize', 'valSplit', 'epochs', 'batchSize', 'testBatchSize', 'seed', 'lr', 'scheduleEpochs', 'checkpointEvery', 'logEvery', 'trainLimit', 'testLimit', 'threads'];
 
@@ -222,7 +227,7 @@ export function parse(argv: string[]): {
     channelsLast: o['channels-last'], autocast: o.bf16 ? 'bfloat16' : o.fp16 ? 'float16' : undefined,
     // '' stays '' for resolveConfig to refuse: path.resolve would make it the current folder.
     tensorboard: o.tensorboard === undefined || o.tensorboard === '' ? o.tensorboard : path.resolve(o.tensorboard),
-    format: o.format, dataset: o.dataset, imageSize: o['image-size'], valSplit: o['val-split'], skipBad: o['skip-bad'],
+    format: o.format, dataset: o.dataset, recipe: o.recipe, imageSize: o['image-size'], valSplit: o['val-split'], skipBad: o['skip-bad'],
     runDir: o['run-dir'] === undefined || o['run-dir'] === '' ? o['run-dir'] : path.resolve(o['run-dir']),
     distributed: rankOfJob ? true : undefined,
   };

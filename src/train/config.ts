@@ -6,6 +6,7 @@ import { parseDevice } from '../device';
 import { cacheDir } from '../paths';
 import { MIN_TORCHVISION_SIZE, modelKindFor } from './trained_on';
 import { CpuLinearKernel, cpuLinearKernels } from '../runtime';
+import { recipeDefaults, RecipeName, recipeNames } from './recipes';
 import * as v from '../validate';
 
 /**
@@ -13,6 +14,12 @@ import * as v from '../validate';
  * configured by; {@link defaultConfig} holds the defaults and {@link resolveConfig} the checks.
  */
 export interface RunConfig {
+  /**
+   * 'reference' (the default: the tutorial's optimizer, schedule, loss and augmentation) or 'fast'
+   * (the same network, a better model from the same epochs: see {@link recipes}). A recipe's
+   * {@link recipeDefaults} fill batchSize, lr and weightDecay where the config leaves them out.
+   */
+  recipe: RecipeName;
   /** 'cifar10' (the default: the reference) or 'imagefolder' (your images in `data`, one folder per class). */
   dataset: DatasetKind;
   /** Folder holding cifar-10-batches-bin/ (default: the user cache, where it is downloaded), or the image folder. */
@@ -29,13 +36,13 @@ export interface RunConfig {
   epochs: number;
   /** OneCycleLR's length in epochs; null fits it to `epochs`. The reference uses 150. */
   scheduleEpochs: number | null;
-  /** Training batch size (128). */
+  /** Training batch size (the recipe's: 128 for the reference). */
   batchSize: number;
   /** Test batch size (100). */
   testBatchSize: number;
-  /** OneCycleLR's max_lr (0.1); SGD's own lr=1.0 is replaced by the schedule from step 0. */
+  /** OneCycleLR's max_lr (the recipe's: 0.1 for the reference); SGD's own lr=1.0 is replaced by the schedule from step 0. */
   lr: number;
-  /** SGD's weight decay (5e-4). */
+  /** SGD's weight decay (the recipe's: 5e-4 for the reference). */
   weightDecay: number;
   /** Where to train: 'cpu' (the default), 'cuda', 'cuda:N', 'npu', 'npu:N'. */
   device: string;
@@ -122,6 +129,7 @@ export function weightsFormat(c: RunConfig): WeightsFormat {
  * data in the user cache.
  */
 export const defaultConfig: RunConfig = {
+  recipe: 'reference',
   dataset: 'cifar10',
   data: path.join(cacheDir(), 'cifar10'),
   imageSize: null,
@@ -155,7 +163,8 @@ export const defaultConfig: RunConfig = {
 };
 
 /**
- * A full config from defaults and `partial`, every field checked. The one place
+ * A full config from `partial`, the recipe's {@link recipeDefaults} and {@link defaultConfig}, in
+ * that order, every field checked. The one place
  * these rules live: the CLI converts its flags and reports this function's errors,
  * naming each field through `label` ('--epochs' instead of 'epochs').
  * Throws a TypeError for an unknown key, a bad value, or inconsistent fields
@@ -163,8 +172,10 @@ export const defaultConfig: RunConfig = {
  * or skipBad without dataset 'imagefolder'; an imageSize no model takes).
  */
 export function resolveConfig(partial: Partial<RunConfig>, label: (key: keyof RunConfig) => string = (k) => k): RunConfig {
-  const c = { ...defaultConfig, ...v.options(partial, 'config', Object.keys(defaultConfig)) } as RunConfig;
+  const given = v.options(partial, 'config', Object.keys(defaultConfig));
   const L = label;
+  const recipe = v.oneOf(given.recipe ?? defaultConfig.recipe, L('recipe'), recipeNames);
+  const c = { ...defaultConfig, ...recipeDefaults[recipe], ...given } as RunConfig;
   v.oneOf(c.dataset, L('dataset'), datasetKinds);
   if (c.runDir !== null) {
     v.string(c.runDir, L('runDir'));

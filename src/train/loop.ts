@@ -5,7 +5,7 @@ import { BatchShard, withBatchShard } from '../distributed/shard';
 import { Module } from '../nn/module';
 import { LRScheduler } from '../optim/lr_scheduler';
 import { Optimizer } from '../optim/optimizer';
-import { cat, noGrad, stack, Tensor, tidy, zeros } from '../tensor';
+import { arange, cat, noGrad, stack, Tensor, tidy, zeros } from '../tensor';
 import * as v from '../validate';
 import { ConsoleReporter, Reporter } from './reporter';
 
@@ -263,12 +263,15 @@ export interface EvalResult {
 /**
  * The reference's `test()`: model.eval() under noGrad over every batch; accuracy (the argmax of
  * the output against the targets) and mean loss. Disposes each batch. Options: a reporter (the
- * console by default) and autocast.
+ * console by default), autocast, each image's prediction, and testTimeFlip: score each image by the
+ * mean of its logits and its mirror image's (the fast recipe's test-time augmentation).
  */
 export function evaluate(model: Module, loader: BatchSource, criterion: Criterion,
-  options: { reporter?: Reporter; autocast?: AutocastDtype | null; predictions?: boolean } = {}): EvalResult {
+  options: { reporter?: Reporter; autocast?: AutocastDtype | null; predictions?: boolean; testTimeFlip?: boolean } = {}): EvalResult {
   const reporter = options.reporter ?? new ConsoleReporter();
   const amp = options.autocast ?? null;
+  const flip = options.testTimeFlip ?? false;
+  const forward = (x: Tensor) => (amp ? autocast(x.device, amp, () => model.forward(x)) : model.forward(x));
   model.eval();
   const t0 = Date.now();
   let total = 0;
@@ -289,7 +292,10 @@ export function evaluate(model: Module, loader: BatchSource, criterion: Criterio
         }
         total += targets.shape[0];
         const indices = tidy(() => {
-          const out = amp ? autocast(inputs.device, amp, () => model.forward(inputs)) : model.forward(inputs);
+          // With testTimeFlip: the mean of the logits of the images and their mirror images (reversed width, dim 3).
+          const out = flip
+            ? forward(inputs).add(forward(inputs.indexSelect(3, arange(inputs.shape[3] - 1, -1, -1, { dtype: 'int64', device: inputs.device })))).div(2)
+            : forward(inputs);
           const loss = criterion(out, targets).to('float64').reshape([1]);
           // outputs.max(1), as the reference does.
           const { indices } = out.max(1);

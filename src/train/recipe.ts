@@ -13,6 +13,7 @@ import { crossEntropy } from '../nn/functional';
 import { Module } from '../nn/module';
 import { OneCycleLR } from '../optim/lr_scheduler';
 import { SGD } from '../optim/sgd';
+import { recipes } from './recipes';
 import { Tensor } from '../tensor';
 import { RunConfig } from './config';
 import { Criterion } from './loop';
@@ -30,18 +31,20 @@ export interface Recipe {
   test: Dataset;
   /** What the model trains on: classes, normalisation, input size and model layout, saved with its weights. */
   trainedOn: TrainedOn;
-  /** Batches of batchSize, shuffled with the config's seed, with RandomCrop(32, padding 4) and flips. */
+  /** Batches of batchSize, shuffled with the config's seed, with the recipe's augmentation: RandomCrop(32, padding 4) and flips. */
   trainLoader: DataLoader;
   /** Batches of testBatchSize in order, normalised only. */
   testLoader: DataLoader;
   /** A fresh model on the config's device: AlexNetModel, or torchvision's AlexNet for inputs above 32x32. */
   model: Module;
-  /** Cross entropy. */
+  /** The recipe's loss: cross entropy (with label smoothing in the fast recipe). */
   criterion: Criterion;
-  /** SGD(lr 1.0, the config's weight decay); the schedule sets its lr from step 0. */
+  /** The recipe's SGD; the schedule sets its lr from step 0. */
   optimizer: SGD;
   /** OneCycleLR(max lr, div 25, final div 1e4, pct 0.3) over scheduleEpochs (or epochs). */
   scheduler: OneCycleLR;
+  /** Whether the recipe tests on each image with its mirror image (evaluate's testTimeFlip). */
+  testTimeFlip: boolean;
   /** float16 autocast only. */
   scaler: GradScaler | null;
   /** Frees the datasets, model, optimizer and scaler. */
@@ -132,11 +135,8 @@ export function useChannelsLast(model: Module): void {
   }
 }
 
-/** The recipe's criterion: mean cross entropy of logits against class indices. */
-export const crossEntropyLoss: Criterion = (out: Tensor, y: Tensor) => crossEntropy(out, y);
-
 /**
- * The data, model, loss, optimizer and schedule of the reference recipe, from a resolved config
+ * The data, model, loss, optimizer and schedule of the config's recipe (see {@link recipes}), from a resolved config
  * (see {@link resolveConfig}). Frees what it made if any part fails; otherwise the caller frees it
  * with {@link Recipe.dispose}.
  */
@@ -150,22 +150,18 @@ export async function buildRecipe(c: RunConfig, log: (line: string) => void, bar
   try {
     if (trainedOn.classes.length < 2) throw new Error(`Training needs at least 2 classes; ${c.data} has one (${trainedOn.classes[0]})`);
     const { mean, std } = trainedOn;
-    const trainLoader = new DataLoader(train, {
-      batchSize: c.batchSize, shuffle: true, seed: c.seed, device: c.device, augment: { padding: 4, flip: true, mean, std },
-    });
-    const testLoader = new DataLoader(test, { batchSize: c.testBatchSize, device: c.device, augment: { mean, std } });
     const model = buildModel(trainedOn.model, trainedOn.classes.length).to(c.device);
     owned.push(model);
     if (c.channelsLast) useChannelsLast(model);
-    // SGD's own lr=1.0 is replaced by the schedule from step 0, as in the reference.
-    const optimizer = new SGD(model.parameters(), { lr: 1.0, weightDecay: c.weightDecay });
-    owned.push(optimizer);
-    const scheduler = new OneCycleLR(optimizer, c.lr, {
-      epochs: c.scheduleEpochs ?? c.epochs, stepsPerEpoch: trainLoader.length, divFactor: 25, finalDivFactor: 1e4, pctStart: 0.3,
+    const { optimizer, scheduler, criterion, augment, testTimeFlip } = recipes[c.recipe](model, {
+      epochs: c.scheduleEpochs ?? c.epochs, stepsPerEpoch: Math.ceil(train.length / c.batchSize), lr: c.lr, weightDecay: c.weightDecay,
     });
+    owned.push(optimizer);
+    const trainLoader = new DataLoader(train, { batchSize: c.batchSize, shuffle: true, seed: c.seed, device: c.device, augment: { ...augment, mean, std } });
+    const testLoader = new DataLoader(test, { batchSize: c.testBatchSize, device: c.device, augment: { mean, std } });
     const scaler = c.autocast === 'float16' ? new GradScaler(c.device) : null;
     if (scaler) owned.push(scaler);
-    return { train, test, trainedOn, trainLoader, testLoader, model, criterion: crossEntropyLoss, optimizer, scheduler, scaler, dispose };
+    return { train, test, trainedOn, trainLoader, testLoader, model, criterion, optimizer, scheduler, testTimeFlip, scaler, dispose };
   } catch (e) {
     dispose();
     throw e;

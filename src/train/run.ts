@@ -8,7 +8,7 @@ import { Dataset } from '../data/dataset';
 import { writeFileAtomic } from '../files';
 import { Module } from '../nn/module';
 import { setCpuLinearKernel, setNumThreads, manualSeed } from '../runtime';
-import { Value } from '../serialize';
+import { disposeValue, Value } from '../serialize';
 import { SummaryWriter } from '../tensorboard';
 import {
   loadLatestCheckpoint, openWeights, restoreRunCheckpoint, RunPosition, saveModelWeights, saveRunCheckpoint, saveWeights,
@@ -16,7 +16,8 @@ import {
 import { RunConfig, resolveConfig, weightsFormat } from './config';
 import { DataParallelRun } from './data_parallel';
 import { Batch, BatchSource, evaluate, trainEpoch } from './loop';
-import { buildRecipe, crossEntropyLoss, loadData, Recipe, RunData } from './recipe';
+import { buildRecipe, loadData, Recipe, RunData } from './recipe';
+import { crossEntropyLoss, recipeTestTimeFlip } from './recipes';
 import { Reporter, silentReporter } from './reporter';
 import { buildModel, CIFAR10_TRAINED_ON } from './trained_on';
 import { RunDirectory } from './rundir';
@@ -167,6 +168,12 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
   if (c.resume && c.checkpointDir) {
     const found = await loadLatestCheckpoint(c.checkpointDir, (m) => reporter.line(m));
     if (found) {
+      // Checkpoints from before the recipe option were all the reference's.
+      const saved = (found.checkpoint.config as { recipe?: unknown } | null)?.recipe ?? 'reference';
+      if (saved !== c.recipe) {
+        disposeValue(found.checkpoint as unknown as Value);
+        throw new Error(`Checkpoint ${found.file} was trained with the ${String(saved)} recipe; resume it with --recipe ${String(saved)}, or start this ${c.recipe} run in another --checkpoint-dir`);
+      }
       const at = restoreRunCheckpoint(r, found.checkpoint);
       startEpoch = at.epoch;
       startStep = at.step;
@@ -246,7 +253,7 @@ async function trainRecipe(c: RunConfig, r: Recipe, reporter: Reporter, control:
     // The run directory's validation summary needs each image's prediction, from the last epoch only.
     const last = runDir !== null && epoch + 1 === c.epochs;
     // Rank 0 evaluates; the other ranks wait for its figures.
-    const ev = lead ? evaluate(model, c.channelsLast ? skipping(testLoader, 0, toChannelsLast) : testLoader, criterion, { reporter, autocast: c.autocast, predictions: last }) : null;
+    const ev = lead ? evaluate(model, c.channelsLast ? skipping(testLoader, 0, toChannelsLast) : testLoader, criterion, { reporter, autocast: c.autocast, predictions: last, testTimeFlip: r.testTimeFlip }) : null;
     const [accuracy, testLoss, evalImagesPerSecond] = ev ? [ev.accuracy, ev.loss, ev.total / ev.seconds] : [0, 0, 0];
     const figures = dp ? await dp.fromRankZero([accuracy, testLoss, evalImagesPerSecond]) : [accuracy, testLoss, evalImagesPerSecond];
     const report: EpochReport = {
@@ -310,6 +317,8 @@ async function writePredictions(file: string, test: Dataset, predictions: number
  * checkpoint records). Throws a TypeError without `checkpoint`; rejects when the file holds no state
  * dict, one that does not fit the model it records (AlexNetModel when none), or was trained on
  * another kind of dataset than the config's. With `predictions`, also writes each image's predicted class there.
+ * The config's recipe decides whether images are scored with their mirror images ({@link recipeTestTimeFlip});
+ * the loss is plain cross entropy.
  */
 export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): Promise<{
   /** Test accuracy, in percent. */
@@ -341,7 +350,7 @@ export async function runTest(partial: Partial<RunConfig>, reporter: Reporter): 
     weights.release();
     model.to(c.device);
     const loader = new DataLoader(test, { batchSize: c.testBatchSize, device: c.device, augment: { mean: trainedOn.mean, std: trainedOn.std } });
-    const ev = evaluate(model, loader, crossEntropyLoss, { reporter, predictions: c.predictions !== null });
+    const ev = evaluate(model, loader, crossEntropyLoss, { reporter, predictions: c.predictions !== null, testTimeFlip: recipeTestTimeFlip[c.recipe] });
     reporter.line(`Test accuracy for AlexNet: ${ev.accuracy.toFixed(2)}% (${ev.correct}/${ev.total}), loss ${ev.loss.toFixed(3)}`);
     if (c.predictions !== null) {
       await writePredictions(c.predictions, test, ev.predictions ?? []);

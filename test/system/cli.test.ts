@@ -19,7 +19,7 @@ function run(args: string[]) {
 test('--help lists every command and flag', (t) => {
   const r = run(['--help']);
   t.is(r.status, 0);
-  for (const word of ['train', 'test', '--data', '--no-download', '--epochs', '--batch-size', '--device', '--seed', '--lr',
+  for (const word of ['train', 'test', '--recipe', '--data', '--no-download', '--epochs', '--batch-size', '--device', '--seed', '--lr',
     '--schedule-epochs', '--checkpoint', '--checkpoint-dir', '--checkpoint-every', '--log-every', '--resume', '--limit-train', '--limit-test', '--threads', '--cpu-linear', '--channels-last', '--bf16', '--fp16',
     'predict', '--topk', '--json', '--predictions', '--dataset', '--image-size', '--val-split', '--skip-bad', 'report', '--run-dir', '--out']) {
     t.true(r.stdout.includes(word), `help mentions ${word}`);
@@ -34,6 +34,7 @@ test('bad flags and values give a clear message and exit code 2', (t) => {
     [['train', '--dataset', 'imagefolder', '--data', 'x', '--val-split', '1'], /Expected number strictly between 0 and 1 for --val-split but received '1'/],
     [['train', '--dataset', 'svhn'], /Expected one of 'cifar10', 'imagefolder' for --dataset but received 'svhn'/],
     [['train', '--bogus'], /Unknown option '--bogus'/],
+    [['train', '--recipe', 'quick'], /Expected one of 'reference', 'fast' for --recipe but received 'quick'/],
     [['train', '--epochs', '0'], /Expected positive integer for --epochs but received '0'/],
     [['train', '--batch-size', 'abc'], /Expected positive integer for --batch-size but received 'abc'/],
     [['train', '--lr', '-1'], /lr/],
@@ -90,6 +91,34 @@ test('train -> weights -> test round trip, readable by Python torch.load', async
     t.is(Object.keys(sd).length, 16);
     t.deepEqual(py.fc3_bias.map((x: number) => Math.fround(x)), sd['fc3.bias'].toArray());
     disposeValue(sd);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--recipe fast: trains with its optimizer, resumes, and test scores images as training did', async (t) => {
+  const dir = tempDir();
+  try {
+    const common = ['--data', data, '--recipe', 'fast', '--limit-test', '100', '--seed', '2'];
+    const train = ['train', ...common, '--limit-train', '128', '--checkpoint-dir', dir];
+    const first = run([...train, '--epochs', '1']);
+    t.is(first.status, 0, first.stderr);
+    const wrong = run([...train.filter((a) => a !== 'fast' && a !== '--recipe'), '--epochs', '2', '--resume']);
+    t.is(wrong.status, 1, 'the reference recipe does not resume a fast run');
+    t.regex(wrong.stderr, /checkpoint-0001-000000\.pt was trained with the fast recipe; resume it with --recipe fast/);
+    const second = run([...train, '--epochs', '2', '--resume', '--checkpoint', path.join(dir, 'w.pt')]);
+    t.is(second.status, 0, second.stderr);
+    t.regex(second.stdout, /Resumed from .*checkpoint-0001-000000\.pt/);
+    const ck = (await load(path.join(dir, 'checkpoint-0002-000000.pt'))) as { optimizer: { param_groups: Record<string, unknown>[] }; config: Record<string, unknown> };
+    t.is(ck.config.recipe, 'fast');
+    t.is(ck.config.batchSize, 64, 'the fast recipe\'s batch');
+    t.deepEqual(ck.optimizer.param_groups.map((g) => [g.nesterov, g.weight_decay, (g.params as unknown[]).length]), [[true, 5e-4, 8], [true, 0, 8]]);
+    disposeValue(ck as never);
+    const epoch2 = /Test accuracy for AlexNet at epoch 2: (\d+\.\d\d)%/.exec(second.stdout);
+    t.truthy(epoch2, second.stdout);
+    const te = run(['test', ...common, '--checkpoint', path.join(dir, 'w.pt')]);
+    t.is(te.status, 0, te.stderr);
+    t.regex(te.stdout, new RegExp(`Test accuracy for AlexNet: ${epoch2![1].replace('.', '\\.')}%`), 'with its mirror images, as in training');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 // resolveConfig is the one place a run's settings are checked: the CLI and the
 // API get the same rules (see system/cli for the flags' messages).
 import test from 'ava';
-import { defaultConfig, resolveConfig } from '../../src/train';
+import { defaultConfig, recipeDefaults, resolveConfig } from '../../src/train';
 import { weightsFormat } from '../../src/train/config';
 
 test('defaults resolve; every field is checked by name', (t) => {
@@ -57,4 +57,13 @@ test('runDir: checkpoints and weights go inside it unless given elsewhere', (t) 
   // resume needs a checkpoint folder, which the run directory provides.
   t.true(resolveConfig({ runDir: '/runs/a', resume: true }).resume);
   t.throws(() => resolveConfig({ runDir: '' }), { message: "Expected non-empty string for runDir but received '' of type string" });
+});
+
+test('recipe: its defaults fill batch size, lr and weight decay; what the config gives wins', (t) => {
+  const fast = resolveConfig({ recipe: 'fast' });
+  t.deepEqual([fast.batchSize, fast.lr, fast.weightDecay], [recipeDefaults.fast.batchSize, recipeDefaults.fast.lr, recipeDefaults.fast.weightDecay]);
+  t.not(recipeDefaults.fast.batchSize, defaultConfig.batchSize, 'the fast recipe trains on smaller batches than the reference');
+  t.is(resolveConfig({ recipe: 'fast', batchSize: 100 }).batchSize, 100);
+  t.is(resolveConfig({}).batchSize, recipeDefaults.reference.batchSize);
+  t.throws(() => resolveConfig({ recipe: 'quick' as never }, (k) => `--${k}`), { message: "Expected one of 'reference', 'fast' for --recipe but received 'quick' of type string" });
 });
