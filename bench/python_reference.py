@@ -33,7 +33,7 @@ except ImportError:
 
 
 class RandomCrop:
-    """torchvision.transforms.RandomCrop(32, padding=4) on an HWC uint8 array."""
+    """torchvision.transforms.RandomCrop(size, padding) on an HWC uint8 array."""
 
     def __init__(self, size, padding):
         self.size, self.padding = size, padding
@@ -101,11 +101,11 @@ class CIFAR10Bin(torch.utils.data.Dataset):
         return self.transform(img), int(self.labels[i])
 
 
-def transforms(train):
+def transforms(train, padding=4):
     if HAVE_TORCHVISION:
-        aug = [T.RandomCrop(32, padding=4), T.RandomHorizontalFlip()] if train else []
+        aug = [T.RandomCrop(32, padding=padding), T.RandomHorizontalFlip()] if train else []
         return T.Compose(aug + [T.ToTensor(), T.Normalize(MEAN, STD)])
-    aug = [RandomCrop(32, 4), RandomHorizontalFlip()] if train else []
+    aug = [RandomCrop(32, padding), RandomHorizontalFlip()] if train else []
     return Compose(aug + [ToTensor(), Normalize(MEAN, STD)])
 
 

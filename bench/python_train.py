@@ -5,7 +5,7 @@ div 1e4, pct 0.3) over --schedule-epochs (default: --epochs). Prints the test
 accuracy and epoch loss after each epoch, as the tutorial does.
 
 --recipe fast runs torchbridge's fast recipe instead (test/python/recipes.py, the
-twin of src/train/recipes.ts): batch 64, Nesterov, label smoothing, no decay on
+twin of src/train/recipes.ts): batch 64, crops of 2-pixel padding, Nesterov, label smoothing, no decay on
 biases, and test images scored with their mirror images."""
 import argparse
 import os
@@ -35,7 +35,7 @@ a = ap.parse_args()
 if a.threads:
     torch.set_num_threads(a.threads)
 torch.manual_seed(a.seed)
-trainset = CIFAR10Bin(a.data, True, transforms(True))
+trainset = CIFAR10Bin(a.data, True, transforms(True, DEFAULTS[a.recipe]["padding"]))
 testset = CIFAR10Bin(a.data, False, transforms(False))
 trainloader = torch.utils.data.DataLoader(trainset, batch_size=DEFAULTS[a.recipe]["batch_size"], shuffle=True, num_workers=a.workers)
 testloader = torch.utils.data.DataLoader(testset, batch_size=100, shuffle=False, num_workers=a.workers)

@@ -31,8 +31,8 @@ Options:
   --skip-bad              imagefolder: leave out (and list) images that cannot be decoded instead of failing
   --no-download           Fail instead of downloading missing data
   --recipe <r>            reference (default: the tutorial's) or fast: the same network, a better model
-                          from the same epochs (batch 64, Nesterov, label smoothing, no decay on biases,
-                          flipped test images). test: score images as that recipe does
+                          from the same epochs (batch 64, 2-pixel crops, Nesterov, label smoothing, no decay
+                          on biases, flipped test images). test: score images as that recipe does
   --epochs <n>            Epochs to train (default: ${defaultConfig.epochs})
   --batch-size <n>        Training batch size (default: the recipe's, ${recipeDefaults.reference.batchSize} or ${recipeDefaults.fast.batchSize}); for test, the test batch (default: ${defaultConfig.testBatchSize});
                           for predict, images per forward pass (default: ${PREDICT_BATCH})

@@ -172,7 +172,8 @@ export const defaultConfig: RunConfig = {
  * or skipBad without dataset 'imagefolder'; an imageSize no model takes).
  */
 export function resolveConfig(partial: Partial<RunConfig>, label: (key: keyof RunConfig) => string = (k) => k): RunConfig {
-  const given = v.options(partial, 'config', Object.keys(defaultConfig));
+  // A key given as undefined is left out, as an option object's missing key.
+  const given = Object.fromEntries(Object.entries(v.options(partial, 'config', Object.keys(defaultConfig))).filter(([, x]) => x !== undefined));
   const L = label;
   const recipe = v.oneOf(given.recipe ?? defaultConfig.recipe, L('recipe'), recipeNames);
   const c = { ...defaultConfig, ...recipeDefaults[recipe], ...given } as RunConfig;

@@ -31,7 +31,7 @@ export interface Recipe {
   test: Dataset;
   /** What the model trains on: classes, normalisation, input size and model layout, saved with its weights. */
   trainedOn: TrainedOn;
-  /** Batches of batchSize, shuffled with the config's seed, with the recipe's augmentation: RandomCrop(32, padding 4) and flips. */
+  /** Batches of batchSize, shuffled with the config's seed, with the recipe's augmentation: random crops of the image padded by 4 pixels (2 in the fast recipe), and flips. */
   trainLoader: DataLoader;
   /** Batches of testBatchSize in order, normalised only. */
   testLoader: DataLoader;

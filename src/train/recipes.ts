@@ -94,14 +94,17 @@ function reference(model: Module, options: RecipeOptions): RecipeParts {
   return { optimizer, scheduler, criterion: crossEntropyLoss, augment: { padding: 4, flip: true }, testTimeFlip: recipeTestTimeFlip.reference };
 }
 
+/** The fast recipe's random crops: of the image padded by 2 pixels, not 4 (5 epochs underfit; lighter augmentation helps). */
+const FAST_CROP_PADDING = 2;
+
 /** The fast recipe's label smoothing: the target puts 1 - 0.2 on the class and spreads 0.2 over all ten. */
 const FAST_LABEL_SMOOTHING = 0.2;
 
 /**
  * The same network trained for a better model in the same epochs (issue 14; the README's recipe
  * table shows what each ingredient adds). Relative to the reference: batch 64 (twice the steps),
- * Nesterov momentum, no weight decay on biases, label smoothing 0.2, and at test time the mean of
- * the logits of each image and its mirror image. The schedule is the reference's OneCycleLR.
+ * random crops of the image padded by 2 pixels (not 4), Nesterov momentum, no weight decay on biases,
+ * label smoothing 0.2, and at test time the mean of the logits of each image and its mirror image. The schedule is the reference's OneCycleLR.
  */
 function fast(model: Module, options: RecipeOptions): RecipeParts {
   const o = checkOptions(model, options, 'fast');
@@ -117,7 +120,7 @@ function fast(model: Module, options: RecipeOptions): RecipeParts {
   });
   return {
     optimizer, scheduler, criterion: (out, y) => crossEntropy(out, y, { labelSmoothing: FAST_LABEL_SMOOTHING }),
-    augment: { padding: 4, flip: true }, testTimeFlip: recipeTestTimeFlip.fast,
+    augment: { padding: FAST_CROP_PADDING, flip: true }, testTimeFlip: recipeTestTimeFlip.fast,
   };
 }
 

@@ -1,14 +1,15 @@
 // The training recipes (src/train/recipes.ts) against their Python twins
 // (test/python/recipes.py): the same model, weights and batches, every step of
 // each recipe's optimizer, schedule and loss, then the test images scored as the
-// recipe scores them (the fast recipe: with their mirror images).
+// recipe scores them (the fast recipe: with their mirror images), and the settings
+// the twins' loaders take (batch size, crop padding).
 import test from 'ava';
 import { Conv2d, Flatten, Linear, ReLU, Sequential } from '../../src/nn/layers';
 import { manualSeed } from '../../src/runtime';
 import { Value } from '../../src/serialize';
 import { randint, randn, Tensor, tensor, tidy } from '../../src/tensor';
 import { evaluate } from '../../src/train/loop';
-import { recipeNames, recipes } from '../../src/train/recipes';
+import { recipeDefaults, recipeNames, recipes } from '../../src/train/recipes';
 import { silentReporter } from '../../src/train/reporter';
 import { assertClose } from '../helpers/compare';
 import { asRecord, asTensorValue, disposeAll, exchange } from '../helpers/python';
@@ -23,6 +24,8 @@ function model(): Sequential {
 }
 
 interface Ours {
+  /** Batch size, lr, weight decay, crop padding. */
+  defaults: number[];
   losses: Tensor;
   state: Record<string, Tensor>;
   groups: number[][];
@@ -45,7 +48,7 @@ test('each recipe trains and tests as its Python twin, step for step', async (t)
     const yt = randint(0, 10, [64]);
     inputs[name] = { state, xs, ys, xt, yt, epochs: EPOCHS, steps_per_epoch: STEPS_PER_EPOCH };
 
-    const { optimizer, scheduler, criterion, testTimeFlip } = recipes[name](m, { epochs: EPOCHS, stepsPerEpoch: STEPS_PER_EPOCH });
+    const { optimizer, scheduler, criterion, augment, testTimeFlip } = recipes[name](m, { epochs: EPOCHS, stepsPerEpoch: STEPS_PER_EPOCH });
     const losses: number[] = [];
     m.train();
     for (let i = 0; i < STEPS; i++) {
@@ -63,6 +66,7 @@ test('each recipe trains and tests as its Python twin, step for step', async (t)
     const ev = score(testTimeFlip);
     const plain = score(false);
     ours[name] = {
+      defaults: [recipeDefaults[name].batchSize, recipeDefaults[name].lr, recipeDefaults[name].weightDecay, augment.padding],
       losses: tensor(losses, { dtype: 'float32' }),
       state: Object.fromEntries(Object.entries(m.stateDict()).map(([k, w]) => [k, w.detach().clone()])),
       groups: optimizer.paramGroups.map((g) => [g.lr, g.momentum, g.weightDecay, g.params.length]),
@@ -86,6 +90,7 @@ test('each recipe trains and tests as its Python twin, step for step', async (t)
       const pyLoss = asTensorValue(py.test_loss).item();
       t.true(Math.abs(us.testLoss - pyLoss) <= 1e-5 * Math.abs(pyLoss), `${name}: test loss ${us.testLoss} vs Python's ${pyLoss}`);
       t.is(us.correct, asTensorValue(py.correct).item(), `${name}: correct test images`);
+      t.deepEqual(us.defaults, asTensorValue(py.defaults).toArray(), `${name}: batch size, lr, weight decay and crop padding`);
     }
     // The fast recipe's test-time flip is what Python's scoring matched: without it the figure differs.
     const fast = ours.fast;

@@ -9,14 +9,15 @@ Flatten, Linear(144, 10)) on 8x8 images. Python builds the recipe with
 recipes.py and runs every step: zero_grad, loss, backward, step, scheduler step.
 OUT (torch.save) holds, per name, the losses, the final weights, each group's
 lr, momentum and weight decay, and the test loss and correct count scored as
-the recipe scores test images.
+the recipe scores test images, and the recipe's batch size, lr, weight decay
+and crop padding.
 """
 import sys
 
 import torch
 import torch.nn as nn
 
-from recipes import RECIPES, test_logits
+from recipes import DEFAULTS, RECIPES, test_logits
 
 inputs = torch.load(sys.argv[1])
 out = {}
@@ -44,5 +45,6 @@ for name, case in inputs.items():
         "groups": torch.tensor([[g["lr"], g["momentum"], g["weight_decay"], len(g["params"])] for g in opt.param_groups], dtype=torch.float64),
         "test_loss": test_loss.reshape(1),
         "correct": correct.reshape(1).double(),
+        "defaults": torch.tensor([DEFAULTS[name][k] for k in ("batch_size", "lr", "weight_decay", "padding")], dtype=torch.float64),
     }
 torch.save(out, sys.argv[2])

@@ -4,9 +4,10 @@ Each returns (optimizer, scheduler, criterion, test_time_flip)."""
 import torch
 import torch.nn as nn
 
+# padding: RandomCrop(32, padding) before the flip.
 DEFAULTS = {
-    "reference": {"batch_size": 128, "lr": 0.1, "weight_decay": 5e-4},
-    "fast": {"batch_size": 64, "lr": 0.1, "weight_decay": 5e-4},
+    "reference": {"batch_size": 128, "lr": 0.1, "weight_decay": 5e-4, "padding": 4},
+    "fast": {"batch_size": 64, "lr": 0.1, "weight_decay": 5e-4, "padding": 2},
 }
 
 

@@ -65,5 +65,6 @@ test('recipe: its defaults fill batch size, lr and weight decay; what the config
   t.not(recipeDefaults.fast.batchSize, defaultConfig.batchSize, 'the fast recipe trains on smaller batches than the reference');
   t.is(resolveConfig({ recipe: 'fast', batchSize: 100 }).batchSize, 100);
   t.is(resolveConfig({}).batchSize, recipeDefaults.reference.batchSize);
+  t.is(resolveConfig({ recipe: 'fast', batchSize: undefined, epochs: undefined }).batchSize, recipeDefaults.fast.batchSize, 'undefined: left out');
   t.throws(() => resolveConfig({ recipe: 'quick' as never }, (k) => `--${k}`), { message: "Expected one of 'reference', 'fast' for --recipe but received 'quick' of type string" });
 });
