@@ -1,5 +1,5 @@
-// The fast recipe in one's own training loop: recipes.fast() gives the
-// optimizer, schedule, loss and augmentation; trainEpoch and evaluate run them.
+// The fast recipe in one's own training loop: recipeAugment.fast for the loader,
+// recipes.fast() for the optimizer, schedule and loss; trainEpoch and evaluate run them.
 //
 //   npx ts-node examples/fast_recipe.ts --data ../shared/datasets/cifar10-dev --epochs 5
 //
@@ -8,7 +8,7 @@
 // is the same recipe with checkpoints, resume and reports.
 import { parseArgs } from 'node:util';
 import { AlexNetModel, data, manualSeed } from '../src';
-import { defaultConfig, evaluate, recipeDefaults, recipes, resolveConfig, trainEpoch } from '../src/train';
+import { defaultConfig, evaluate, recipeAugment, recipeDefaults, recipes, resolveConfig, trainEpoch } from '../src/train';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { data: { type: 'string' }, epochs: { type: 'string' }, limit: { type: 'string' } } });
@@ -23,9 +23,8 @@ async function main(): Promise<void> {
 
   const model = new AlexNetModel();
   const { batchSize } = recipeDefaults.fast;
-  const { optimizer, scheduler, criterion, augment, testTimeFlip } =
-    recipes.fast(model, { epochs: c.epochs, stepsPerEpoch: Math.ceil(trainset.length / batchSize) });
-  const train = new data.DataLoader(trainset, { batchSize, shuffle: true, seed: c.seed, augment });
+  const train = new data.DataLoader(trainset, { batchSize, shuffle: true, seed: c.seed, augment: recipeAugment.fast });
+  const { optimizer, scheduler, criterion, testTimeFlip } = recipes.fast(model, { epochs: c.epochs, stepsPerEpoch: train.length });
   const test = new data.DataLoader(testset, { batchSize: 500 });
   console.log(`The fast recipe: ${trainset.length} images, ${train.length} steps an epoch of ${batchSize}`);
   try {

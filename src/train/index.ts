@@ -18,7 +18,7 @@ export type { Batch, BatchSource, Criterion, DataParallelStep, EpochResult, Eval
 export { ConsoleReporter, silentReporter } from './reporter';
 export type { Reporter } from './reporter';
 export { buildRecipe, loadData, useChannelsLast } from './recipe';
-export { crossEntropyLoss, recipeDefaults, recipeNames, recipes, recipeTestTimeFlip } from './recipes';
+export { crossEntropyLoss, recipeAugment, recipeDefaults, recipeNames, recipes, recipeTestTimeFlip } from './recipes';
 export type { RecipeDefaults, RecipeName, RecipeOptions, RecipeParts } from './recipes';
 export type { Recipe, RunData } from './recipe';
 export { CIFAR10_TRAINED_ON } from './trained_on';

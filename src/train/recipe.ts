@@ -1,6 +1,6 @@
-// The reference tutorial's recipe, built from a config: CIFAR-10 with
-// RandomCrop(32, padding 4) and flips, AlexNetModel, CrossEntropyLoss,
-// SGD(lr=1.0, weight_decay) and OneCycleLR(max_lr, div 25, final div 1e4, pct 0.3).
+// A run built from a config: CIFAR-10, AlexNetModel, and the config's recipe
+// (recipes.ts: the reference tutorial's, or the fast one) for its optimizer,
+// schedule, loss and augmentation.
 // On an image folder: the same, with the folder's classes, a seeded validation
 // split, normalisation by the training images' own mean and std, and
 // torchvision's AlexNet for inputs larger than 32x32.
@@ -9,12 +9,10 @@ import { CIFAR10, DataLoader } from '../data';
 import { channelStats, Dataset, randomSplit, Subset } from '../data/dataset';
 import { ImageFolder } from '../data/image_folder';
 import { Generator } from '../data/random';
-import { crossEntropy } from '../nn/functional';
 import { Module } from '../nn/module';
 import { OneCycleLR } from '../optim/lr_scheduler';
 import { SGD } from '../optim/sgd';
-import { recipes } from './recipes';
-import { Tensor } from '../tensor';
+import { recipeAugment, recipes } from './recipes';
 import { RunConfig } from './config';
 import { Criterion } from './loop';
 import { Reporter } from './reporter';
@@ -150,15 +148,17 @@ export async function buildRecipe(c: RunConfig, log: (line: string) => void, bar
   try {
     if (trainedOn.classes.length < 2) throw new Error(`Training needs at least 2 classes; ${c.data} has one (${trainedOn.classes[0]})`);
     const { mean, std } = trainedOn;
+    const trainLoader = new DataLoader(train, {
+      batchSize: c.batchSize, shuffle: true, seed: c.seed, device: c.device, augment: { ...recipeAugment[c.recipe], mean, std },
+    });
+    const testLoader = new DataLoader(test, { batchSize: c.testBatchSize, device: c.device, augment: { mean, std } });
     const model = buildModel(trainedOn.model, trainedOn.classes.length).to(c.device);
     owned.push(model);
     if (c.channelsLast) useChannelsLast(model);
-    const { optimizer, scheduler, criterion, augment, testTimeFlip } = recipes[c.recipe](model, {
-      epochs: c.scheduleEpochs ?? c.epochs, stepsPerEpoch: Math.ceil(train.length / c.batchSize), lr: c.lr, weightDecay: c.weightDecay,
+    const { optimizer, scheduler, criterion, testTimeFlip } = recipes[c.recipe](model, {
+      epochs: c.scheduleEpochs ?? c.epochs, stepsPerEpoch: trainLoader.length, lr: c.lr, weightDecay: c.weightDecay,
     });
     owned.push(optimizer);
-    const trainLoader = new DataLoader(train, { batchSize: c.batchSize, shuffle: true, seed: c.seed, device: c.device, augment: { ...augment, mean, std } });
-    const testLoader = new DataLoader(test, { batchSize: c.testBatchSize, device: c.device, augment: { mean, std } });
     const scaler = c.autocast === 'float16' ? new GradScaler(c.device) : null;
     if (scaler) owned.push(scaler);
     return { train, test, trainedOn, trainLoader, testLoader, model, criterion, optimizer, scheduler, testTimeFlip, scaler, dispose };

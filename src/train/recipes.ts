@@ -38,6 +38,16 @@ export const recipeDefaults: Readonly<Record<RecipeName, Readonly<RecipeDefaults
  */
 export const recipeTestTimeFlip: Readonly<Record<RecipeName, boolean>> = { reference: false, fast: true };
 
+/**
+ * Each recipe's training augmentation (the loader adds the data's mean and std): random crops of
+ * the image padded by 4 pixels, or 2 in the fast recipe (5 epochs underfit; lighter augmentation
+ * helps), and flips. Known before the model, so that a loader, and its length, come first.
+ */
+export const recipeAugment: Readonly<Record<RecipeName, Readonly<Required<Pick<AugmentOptions, 'padding' | 'flip'>>>>> = {
+  reference: { padding: 4, flip: true },
+  fast: { padding: 2, flip: true },
+};
+
 /** Options of the {@link recipes}. */
 export interface RecipeOptions {
   /** The epochs the one-cycle schedule spans (required). */
@@ -79,6 +89,11 @@ function checkOptions(model: Module, options: RecipeOptions, name: RecipeName): 
   };
 }
 
+/** The schedule both recipes use: OneCycleLR(max lr, div 25, final div 1e4, pct 0.3) over the run. */
+function oneCycle(optimizer: SGD, o: Required<RecipeOptions>): OneCycleLR {
+  return new OneCycleLR(optimizer, o.lr, { epochs: o.epochs, stepsPerEpoch: o.stepsPerEpoch, divFactor: 25, finalDivFactor: 1e4, pctStart: 0.3 });
+}
+
 /**
  * The tutorial's recipe: SGD(lr 1.0, weight decay on every parameter) under OneCycleLR(max lr, div 25,
  * final div 1e4, pct 0.3), which also cycles SGD's momentum between 0.95 and 0.85 as PyTorch's does;
@@ -88,14 +103,8 @@ function reference(model: Module, options: RecipeOptions): RecipeParts {
   const o = checkOptions(model, options, 'reference');
   // SGD's own lr=1.0 is replaced by the schedule from step 0, as in the reference.
   const optimizer = new SGD(model.parameters(), { lr: 1.0, weightDecay: o.weightDecay });
-  const scheduler = new OneCycleLR(optimizer, o.lr, {
-    epochs: o.epochs, stepsPerEpoch: o.stepsPerEpoch, divFactor: 25, finalDivFactor: 1e4, pctStart: 0.3,
-  });
-  return { optimizer, scheduler, criterion: crossEntropyLoss, augment: { padding: 4, flip: true }, testTimeFlip: recipeTestTimeFlip.reference };
+  return { optimizer, scheduler: oneCycle(optimizer, o), criterion: crossEntropyLoss, augment: recipeAugment.reference, testTimeFlip: recipeTestTimeFlip.reference };
 }
-
-/** The fast recipe's random crops: of the image padded by 2 pixels, not 4 (5 epochs underfit; lighter augmentation helps). */
-const FAST_CROP_PADDING = 2;
 
 /** The fast recipe's label smoothing: the target puts 1 - 0.2 on the class and spreads 0.2 over all ten. */
 const FAST_LABEL_SMOOTHING = 0.2;
@@ -115,12 +124,9 @@ function fast(model: Module, options: RecipeOptions): RecipeParts {
   const groups = biases.length ? [{ params: weights }, { params: biases, weightDecay: 0 }] : [{ params: weights }];
   // Nesterov needs a momentum at construction; the schedule sets it from step 0.
   const optimizer = new SGD(groups, { lr: 1.0, weightDecay: o.weightDecay, momentum: 0.9, nesterov: true });
-  const scheduler = new OneCycleLR(optimizer, o.lr, {
-    epochs: o.epochs, stepsPerEpoch: o.stepsPerEpoch, divFactor: 25, finalDivFactor: 1e4, pctStart: 0.3,
-  });
   return {
-    optimizer, scheduler, criterion: (out, y) => crossEntropy(out, y, { labelSmoothing: FAST_LABEL_SMOOTHING }),
-    augment: { padding: FAST_CROP_PADDING, flip: true }, testTimeFlip: recipeTestTimeFlip.fast,
+    optimizer, scheduler: oneCycle(optimizer, o), criterion: (out, y) => crossEntropy(out, y, { labelSmoothing: FAST_LABEL_SMOOTHING }),
+    augment: recipeAugment.fast, testTimeFlip: recipeTestTimeFlip.fast,
   };
 }
 
@@ -129,10 +135,8 @@ function fast(model: Module, options: RecipeOptions): RecipeParts {
  * augmentation it trains a model with.
  *
  * ```ts
- * const { batchSize } = recipeDefaults.fast;
- * const { optimizer, scheduler, criterion, augment, testTimeFlip } =
- *   recipes.fast(model, { epochs: 5, stepsPerEpoch: Math.ceil(train.length / batchSize) });
- * const loader = new data.DataLoader(train, { batchSize, shuffle: true, augment });
+ * const loader = new data.DataLoader(train, { batchSize: recipeDefaults.fast.batchSize, shuffle: true, augment: recipeAugment.fast });
+ * const { optimizer, scheduler, criterion, testTimeFlip } = recipes.fast(model, { epochs: 5, stepsPerEpoch: loader.length });
  * // ... trainEpoch(model, loader, criterion, optimizer, scheduler, epoch); evaluate(model, testLoader, criterion, { testTimeFlip })
  * ```
  */
