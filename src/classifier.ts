@@ -33,6 +33,12 @@ export type ImageInput = string | Uint8Array;
 export interface ClassifierOptions {
   /** Where the model runs: 'cpu' (the default), 'cuda', 'cuda:1', 'npu', ... */
   device?: string;
+  /**
+   * Score each image by the mean of its logits and its mirror image's, as the fast recipe
+   * tests (`recipeTestTimeFlip.fast`; `torchbridge test --recipe fast`). Default false: the
+   * image alone, as the reference recipe tests. Twice the compute per image.
+   */
+  testTimeFlip?: boolean;
 }
 
 /** Options of Classifier.predict(). */
@@ -122,15 +128,18 @@ export class Classifier {
   readonly mean: readonly number[];
   /** Per-channel std the inputs are normalised with: training's (CIFAR10_STD for CIFAR-10). */
   readonly std: readonly number[];
+  /** Whether each image is scored with its mirror image (the load option). */
+  readonly testTimeFlip: boolean;
   private model: Module | null;
   // Calls in progress, and the model of a dispose() that came during one: freed when the last ends.
   private running = 0;
   private disposeWhenIdle: Module | null = null;
 
-  private constructor(model: Module, file: string, device: string, trainedOn: TrainedOn) {
+  private constructor(model: Module, file: string, device: string, trainedOn: TrainedOn, testTimeFlip: boolean) {
     this.model = model;
     this.file = file;
     this.device = device;
+    this.testTimeFlip = testTimeFlip;
     this.classes = Object.freeze(trainedOn.classes.slice());
     this.inputSize = Object.freeze([3, trainedOn.imageSize, trainedOn.imageSize]) as [number, number, number];
     this.mean = Object.freeze(trainedOn.mean.slice());
@@ -147,8 +156,9 @@ export class Classifier {
    */
   static async load(file: string, options: ClassifierOptions = {}): Promise<Classifier> {
     v.string(file, 'file');
-    const o = v.options(options, 'options', ['device']);
+    const o = v.options(options, 'options', ['device', 'testTimeFlip']);
     const device = o.device === undefined ? 'cpu' : checkDevice(o.device, 'device');
+    const testTimeFlip = o.testTimeFlip === undefined ? false : v.boolean(o.testTimeFlip, 'testTimeFlip');
     // The new model draws initial weights from the global generator; restore its
     // state so that loading weights does not change a seeded program's random numbers.
     const weights = await openWeights(file);
@@ -172,7 +182,7 @@ export class Classifier {
     } finally {
       weights.release();
     }
-    return new Classifier(model, file, device, trainedOn);
+    return new Classifier(model, file, device, trainedOn, testTimeFlip);
   }
 
   /** True once dispose() has been called. */
@@ -218,9 +228,9 @@ export class Classifier {
     else if (model) this.disposeWhenIdle = model;
   }
 
-  /** `Classifier(file, device=cpu)`, with `, disposed` once disposed. */
+  /** `Classifier(file, device=cpu)`, with `, testTimeFlip` and `, disposed` when they apply. */
   toString(): string {
-    return `Classifier(${this.file}, device=${this.device}${this.isDisposed ? ', disposed' : ''})`;
+    return `Classifier(${this.file}, device=${this.device}${this.testTimeFlip ? ', testTimeFlip' : ''}${this.isDisposed ? ', disposed' : ''})`;
   }
 
   private topk(value: unknown): number {
@@ -274,18 +284,26 @@ export class Classifier {
     const [, size] = this.inputSize;
     const chw = new Uint8Array(n * 3 * size * size);
     images.forEach((img, i) => chw.set(img, i * 3 * size * size));
-    // The test DataLoader's own call: no crop, no flip, scale by 1/255, normalise.
+    // The test DataLoader's own call: no crop, scale by 1/255, normalise; with testTimeFlip,
+    // a second batch of the mirror images (flip 1), whose logits are averaged in as evaluate() does.
     const none = new Int32Array(n);
-    const x = tidy(() => {
+    const views = this.testTimeFlip ? [none, new Int32Array(n).fill(1)] : [none];
+    const xs = tidy(() => {
       const bytes = tensor(chw, [n, 3, size, size], { device: this.device });
-      return new Tensor(addon.augmentBatch(bytes.raw, Int32Array.from({ length: n }, (_, i) => i), none, none, none,
-        this.mean.slice(), this.std.slice(), 0));
+      const indices = Int32Array.from({ length: n }, (_, i) => i);
+      return views.map((flips) => new Tensor(addon.augmentBatch(bytes.raw, indices, none, none, flips, this.mean.slice(), this.std.slice(), 0)));
     });
     let logits: Tensor;
     try {
-      logits = await this.forward(model, x);
+      const outs: Tensor[] = [];
+      try {
+        for (const x of xs) outs.push(await this.forward(model, x));
+        logits = outs.length === 1 ? (outs.pop() as Tensor) : tidy(() => outs[0].add(outs[1]).div(2));
+      } finally {
+        outs.forEach((o) => o.dispose());
+      }
     } finally {
-      x.dispose();
+      xs.forEach((x) => x.dispose());
     }
     let scores: Float32Array;
     let probs: Float32Array;

@@ -7,8 +7,8 @@ import { Classifier, ImageError, Prediction } from './classifier';
 import { parseDevice } from './device';
 import { launch } from './distributed/launch';
 import { writeReport } from './report';
-import { ConsoleReporter, defaultConfig, recipeDefaults, resolveConfig, RunConfig, runTest, Trainer } from './train';
-import { ArgumentError, integer } from './validate';
+import { ConsoleReporter, defaultConfig, recipeDefaults, recipeNames, recipeTestTimeFlip, resolveConfig, RunConfig, runTest, Trainer } from './train';
+import { ArgumentError, integer, oneOf } from './validate';
 
 const PREDICT_BATCH = 64;
 
@@ -32,7 +32,7 @@ Options:
   --no-download           Fail instead of downloading missing data
   --recipe <r>            reference (default: the tutorial's) or fast: the same network, a better model
                           from the same epochs (batch 64, 2-pixel crops, Nesterov, label smoothing, no decay
-                          on biases, flipped test images). test: score images as that recipe does
+                          on biases, flipped test images). test, predict: score images as that recipe does
   --epochs <n>            Epochs to train (default: ${defaultConfig.epochs})
   --batch-size <n>        Training batch size (default: the recipe's, ${recipeDefaults.reference.batchSize} or ${recipeDefaults.fast.batchSize}); for test, the test batch (default: ${defaultConfig.testBatchSize});
                           for predict, images per forward pass (default: ${PREDICT_BATCH})
@@ -138,7 +138,7 @@ const options = {
 
 type Flag = keyof typeof options;
 // Flags that belong to one command only; the rest are train's and test's.
-const predictFlags: Flag[] = ['checkpoint', 'topk', 'json', 'device', 'batch-size', 'help'];
+const predictFlags: Flag[] = ['checkpoint', 'topk', 'json', 'device', 'batch-size', 'recipe', 'help'];
 const onlyFor: Partial<Record<Flag, string>> = {
   topk: 'predict', json: 'predict', predictions: 'test', 'run-dir': 'train', out: 'report',
   nproc: 'train', nnodes: 'train', 'node-rank': 'train', 'master-addr': 'train', 'master-port': 'train',
@@ -174,6 +174,8 @@ export interface PredictArgs {
   json: boolean;
   device: string;
   batchSize: number;
+  /** --recipe fast: score each image with its mirror image, as that recipe tests. */
+  testTimeFlip: boolean;
 }
 
 /** What `train --nproc` was asked to start: the ranks of this machine, each running `argv`. */
@@ -298,7 +300,7 @@ function parseLaunch(o: PredictValues, argv: string[], tokens: ReturnType<typeof
 /** predict's flags, checked here so that a bad value stops it before the weights load. */
 function parsePredict(o: PredictValues, images: string[]): PredictArgs {
   const other = (Object.keys(o) as Flag[]).find((k) => !predictFlags.includes(k));
-  if (other) throw new UsageError(`--${other} does not apply to predict; it takes --checkpoint, --topk, --json, --device and --batch-size`);
+  if (other) throw new UsageError(`--${other} does not apply to predict; it takes --checkpoint, --topk, --json, --device, --batch-size and --recipe`);
   if (images.length === 0) throw new UsageError('predict needs at least one image file');
   if (o.checkpoint === undefined) throw new UsageError('predict needs --checkpoint <file>');
   const device = o.device === undefined ? 'cpu' : (o.device as string);
@@ -311,6 +313,7 @@ function parsePredict(o: PredictValues, images: string[]): PredictArgs {
     json: o.json === true,
     device,
     batchSize: checked('--batch-size', o['batch-size'] as string | undefined, (x) => (x === undefined ? PREDICT_BATCH : integer(x, '--batch-size', 1))),
+    testTimeFlip: recipeTestTimeFlip[checked('--recipe', o.recipe as string | undefined, (x) => oneOf(x ?? defaultConfig.recipe, '--recipe', recipeNames))],
   };
 }
 
@@ -337,7 +340,7 @@ function formatPredictions(file: string, predictions: Prediction[], json: boolea
 
 /** Labels every image it can; bad images are reported on stderr and make the exit code 1. */
 async function runPredict(a: PredictArgs): Promise<number> {
-  const clf = await Classifier.load(a.checkpoint, { device: a.device });
+  const clf = await Classifier.load(a.checkpoint, { device: a.device, testTimeFlip: a.testTimeFlip });
   let failed = 0;
   try {
     if (a.topk > clf.classes.length) {

@@ -18,7 +18,7 @@ import { Linear } from '../../src/nn/layers';
 import { manualSeed } from '../../src/runtime';
 import { saveSafetensors } from '../../src/safetensors';
 import { disposeValue, load, save } from '../../src/serialize';
-import { noGrad, rand, Tensor, tidy, zeros } from '../../src/tensor';
+import { arange, noGrad, rand, Tensor, tidy, zeros } from '../../src/tensor';
 import { devData } from '../helpers/data';
 import { cifarFolder, decodePlain, encode, saveSeededWeights, testImages } from '../helpers/images';
 import { repoRoot, tempDir } from '../helpers/python';
@@ -98,6 +98,20 @@ test.serial('predict --json on PNG copies of test images gives exactly the class
     t.deepEqual(Object.keys(g), ['file', 'predictions']);
     checkRanking(t, g.predictions, 5);
   }
+});
+
+test.serial('predict --recipe fast: the classes of `test --recipe fast`, which scores each image with its mirror image', (t) => {
+  const out = path.join(dir, 'test-fast.jsonl');
+  const te = run(['test', '--recipe', 'fast', '--data', devData, '--checkpoint', weights, '--limit-test', String(N), '--batch-size', String(N), '--predictions', out]);
+  t.is(te.status, 0, te.stderr);
+  const expected = jsonLines(fs.readFileSync(out, 'utf8')).map((l) => l.prediction);
+  const r = run(['predict', '--recipe', 'fast', '--json', '--checkpoint', weights, '--batch-size', String(N), ...pngs]);
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual(jsonLines(r.stdout).map((g) => g.predictions[0].index), expected);
+  // Meaningful only if the mirror image changes some class.
+  const changed = expected.filter((c, i) => c !== testClasses[i]).length;
+  t.log(`${changed} of ${N} classes change with the mirror image`);
+  t.true(changed > 0);
 });
 
 test.serial('JPEG: predict equals `test` on the decoded pixels, and mostly agrees with the lossless classes', async (t) => {
@@ -244,6 +258,7 @@ test.serial('predict usage errors exit 2 (before loading anything, but --topk ab
     [['predict', pngs[0], '--checkpoint', weights, '--batch-size', '0'], /Expected positive integer for --batch-size but received '0'/],
     [['predict', pngs[0], '--checkpoint', weights, '--device', 'tpu'], /Expected device such as 'cpu'.* for --device but received 'tpu'/],
     [['predict', pngs[0], '--checkpoint', weights, '--epochs', '2'], /--epochs does not apply to predict/],
+    [['predict', pngs[0], '--checkpoint', weights, '--recipe', 'quick'], /Expected one of 'reference', 'fast' for --recipe but received 'quick'/],
     [['test', '--checkpoint', weights, '--json'], /--json applies only to predict/],
     [['train', '--predictions', 'p.jsonl'], /--predictions applies only to test/],
   ];
@@ -310,6 +325,47 @@ test.serial('Classifier: the DataLoader + model path\'s probabilities, bit for b
   }
 });
 
+test.serial('Classifier with testTimeFlip: the probabilities of the mean of the logits of each image and its mirror image, bit for bit', async (t) => {
+  const clf = await Classifier.load(weights, { testTimeFlip: true });
+  const plain = await Classifier.load(weights);
+  const model = new AlexNetModel();
+  const ds = await CIFAR10.create({ root: devData, train: false, limit: N });
+  try {
+    t.true(clf.testTimeFlip);
+    t.false(plain.testTimeFlip);
+    t.regex(String(clf), /, testTimeFlip\)$/);
+    // The reference: evaluate()'s arithmetic on the test DataLoader's batch.
+    const sd = (await load(weights)) as Record<string, Tensor>;
+    model.loadStateDict(sd);
+    disposeValue(sd);
+    model.eval();
+    const [batch] = [...new DataLoader(ds, { batchSize: N })];
+    const probs = tidy(() => noGrad(() => {
+      const x = batch.inputs;
+      const mirrored = x.indexSelect(3, arange(31, -1, -1, { dtype: 'int64' }));
+      return model.forward(x).add(model.forward(mirrored)).div(2).softmax(1).toArray();
+    }));
+    batch.inputs.dispose();
+    batch.targets.dispose();
+    const flipped = await clf.predictBatch(pngs, { topk: 10, batchSize: N });
+    const alone = await plain.predictBatch(pngs, { topk: 10, batchSize: N });
+    let differ = 0;
+    flipped.forEach((ranked, i) => {
+      checkRanking(t, ranked, 10);
+      for (const p of ranked) t.is(p.probability, probs[i * 10 + p.index], `image ${i}, class ${p.label}`);
+      if (ranked[0].probability !== alone[i][0].probability) differ += 1;
+    });
+    t.true(differ > N / 2, `${differ} of ${N} top probabilities differ from the image alone's`);
+    // One image at a time ranks the classes as in a batch.
+    t.deepEqual((await clf.predict(pngs[3], { topk: 3 })).map((p) => p.index), flipped[3].slice(0, 3).map((p) => p.index));
+  } finally {
+    clf.dispose();
+    plain.dispose();
+    model.dispose();
+    ds.dispose();
+  }
+});
+
 test.serial('Classifier: bad images reject with an ImageError that names them', async (t) => {
   const clf = await Classifier.load(weights);
   try {
@@ -332,7 +388,8 @@ test.serial('Classifier: bad images reject with an ImageError that names them', 
 test.serial('Classifier: arguments are validated with sharp-style messages', async (t) => {
   await t.throwsAsync(Classifier.load(''), { instanceOf: TypeError, message: "Expected non-empty string for file but received '' of type string" });
   await t.throwsAsync(Classifier.load(weights, { device: 'tpu' }), { instanceOf: TypeError, message: /^Expected device such as 'cpu'.* for device but received 'tpu' of type string$/ });
-  await t.throwsAsync(Classifier.load(weights, { gpu: true } as never), { instanceOf: TypeError, message: "Unknown option 'gpu' in options; expected one of device" });
+  await t.throwsAsync(Classifier.load(weights, { gpu: true } as never), { instanceOf: TypeError, message: "Unknown option 'gpu' in options; expected one of device, testTimeFlip" });
+  await t.throwsAsync(Classifier.load(weights, { testTimeFlip: 1 } as never), { instanceOf: TypeError, message: 'Expected boolean for testTimeFlip but received 1 of type number' });
   const clf = await Classifier.load(weights);
   try {
     const cases: [() => Promise<unknown>, string][] = [
