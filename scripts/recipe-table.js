@@ -6,8 +6,9 @@
 // (accuracy after each epoch, and minutes) is printed at the end.
 //
 // usage: npm run build:ts && node scripts/recipe-table.js --data <dev split>
-//          [--recipes reference,fast] [--seeds 0,1,2] [--sides torchbridge,python] [--device cpu]
-// On 2 CPU cores a torchbridge run takes about 20 minutes, a Python run longer.
+//          [--recipes reference,fast] [--seeds 0,1,2] [--sides torchbridge,python] [--device cpu] [--threads N]
+// On 2 CPU cores a torchbridge run takes about 20 minutes, a Python run longer. To run
+// two tables side by side, give each --threads 1 so that they do not fight for cores.
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -20,6 +21,7 @@ const { values: a } = parseArgs({
   options: {
     data: { type: 'string' }, recipes: { type: 'string', default: 'reference,fast' }, seeds: { type: 'string', default: '0,1,2' },
     sides: { type: 'string', default: 'torchbridge,python' }, device: { type: 'string', default: 'cpu' }, epochs: { type: 'string', default: '5' },
+    threads: { type: 'string' },
   },
 });
 if (!a.data) {
@@ -31,6 +33,7 @@ const pythonPath = [torchPythonPath(path.join(root, 'build')), process.env.PYTHO
 
 function command(side, recipe, seed) {
   const common = ['--data', path.resolve(a.data), '--epochs', a.epochs, '--seed', String(seed), '--device', a.device, '--recipe', recipe];
+  if (a.threads) common.push('--threads', a.threads);
   return side === 'torchbridge'
     ? [process.execPath, [path.join(root, 'dist', 'src', 'cli.js'), 'train', ...common], {}]
     : [process.env.PYTHON ?? 'python3', [path.join(root, 'bench', 'python_train.py'), ...common], { PYTHONPATH: pythonPath }];
