@@ -31,12 +31,18 @@ if (!a.data) {
 const list = (s) => s.split(',').filter(Boolean);
 const pythonPath = [torchPythonPath(path.join(root, 'build')), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
 
+// glibc serves blocks over 32 MB (fc1's 170 MB weight gradient and its GEMM buffers) with
+// mmap and unmaps them on free, so Python page-faults them in again every step: on this
+// machine that made the twin 2-2.5x slower. Keeping them in the heap changes only the speed
+// (torchbridge's CPU caching allocator does the same for itself).
+const pythonMalloc = { MALLOC_MMAP_MAX_: '0', MALLOC_TRIM_THRESHOLD_: String(2 ** 40) };
+
 function command(side, recipe, seed) {
   const common = ['--data', path.resolve(a.data), '--epochs', a.epochs, '--seed', String(seed), '--device', a.device, '--recipe', recipe];
   if (a.threads) common.push('--threads', a.threads);
   return side === 'torchbridge'
     ? [process.execPath, [path.join(root, 'dist', 'src', 'cli.js'), 'train', ...common], {}]
-    : [process.env.PYTHON ?? 'python3', [path.join(root, 'bench', 'python_train.py'), ...common], { PYTHONPATH: pythonPath }];
+    : [process.env.PYTHON ?? 'python3', [path.join(root, 'bench', 'python_train.py'), ...common], { PYTHONPATH: pythonPath, ...pythonMalloc }];
 }
 
 /** Runs one side, its output teed into the log; resolves to the accuracy after each epoch and the minutes taken. */
@@ -45,7 +51,7 @@ function run(side, recipe, seed) {
   const log = path.join(root, 'bench', 'results', `recipe-${recipe}-${side}-seed${seed}-${a.device}.txt`);
   const tmp = `${log}.tmp-${process.pid}`;
   const out = fs.createWriteStream(tmp);
-  out.write(`$ ${[cmd, ...args].join(' ')}\n`);
+  out.write(`$ ${[...Object.entries(env).map(([k, v]) => `${k}=${v}`), cmd, ...args].join(' ')}\n`);
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env } });
