@@ -6,7 +6,14 @@ accuracy and epoch loss after each epoch, as the tutorial does.
 
 --recipe fast runs torchbridge's fast recipe instead (test/python/recipes.py, the
 twin of src/train/recipes.ts): batch 64, crops of 2-pixel padding, Nesterov, label smoothing, no decay on
-biases, and test images scored with their mirror images."""
+biases, and test images scored with their mirror images.
+
+--data-order torchbridge (the default) draws the shuffle, crops and flips from
+torchbridge's data Generator (test/python/torchbridge_loader.py), and the seed
+sets torch's generator (the initial weights and the dropout masks) as
+torchbridge's does, so the run sees the data torchbridge's `train --seed S` sees
+and differs from it only in arithmetic. --data-order torch is the tutorial's
+torch DataLoader with per-image transforms, drawing from torch's generator."""
 import argparse
 import os
 import sys
@@ -16,11 +23,12 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(__file__))
-from python_reference import CIFAR10Bin, transforms  # noqa: E402
+from python_reference import MEAN, STD, CIFAR10Bin, transforms  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "python"))
 from alexnet import AlexNetModel  # noqa: E402
 from recipes import DEFAULTS, RECIPES, test_logits  # noqa: E402
+import torchbridge_loader  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--data", required=True)
@@ -31,14 +39,24 @@ ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--workers", type=int, default=0)
 ap.add_argument("--recipe", choices=sorted(RECIPES), default="reference")
 ap.add_argument("--threads", type=int, default=0)
+ap.add_argument("--data-order", choices=["torchbridge", "torch"], default="torchbridge")
+ap.add_argument("--limit-train", type=int, default=0, help="train on the first N images only")
+ap.add_argument("--limit-test", type=int, default=0, help="test on the first N images only")
 a = ap.parse_args()
 if a.threads:
     torch.set_num_threads(a.threads)
 torch.manual_seed(a.seed)
-trainset = CIFAR10Bin(a.data, True, transforms(True, DEFAULTS[a.recipe]["padding"]))
-testset = CIFAR10Bin(a.data, False, transforms(False))
-trainloader = torch.utils.data.DataLoader(trainset, batch_size=DEFAULTS[a.recipe]["batch_size"], shuffle=True, num_workers=a.workers)
-testloader = torch.utils.data.DataLoader(testset, batch_size=100, shuffle=False, num_workers=a.workers)
+batch_size, padding = DEFAULTS[a.recipe]["batch_size"], DEFAULTS[a.recipe]["padding"]
+trainset = CIFAR10Bin(a.data, True, transforms(True, padding), limit=a.limit_train or None)
+testset = CIFAR10Bin(a.data, False, transforms(False), limit=a.limit_test or None)
+if a.data_order == "torchbridge":
+    def chw(d):
+        return torch.from_numpy(d.images.transpose(0, 3, 1, 2).copy()), torch.from_numpy(d.labels)
+    trainloader = torchbridge_loader.DataLoader(*chw(trainset), batch_size, a.seed, True, padding, True, MEAN, STD)
+    testloader = torchbridge_loader.DataLoader(*chw(testset), 100, 0, False, mean=MEAN, std=STD)
+else:
+    trainloader = torch.utils.data.DataLoader(trainset, batch_size=batch_size, shuffle=True, num_workers=a.workers)
+    testloader = torch.utils.data.DataLoader(testset, batch_size=100, shuffle=False, num_workers=a.workers)
 net = AlexNetModel().to(a.device)
 optimizer, sched, criterion, flip = RECIPES[a.recipe](net, a.schedule_epochs or a.epochs, len(trainloader))
 t_start = time.time()
