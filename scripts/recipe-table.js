@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The README's recipe table: 5-epoch runs of each recipe with torchbridge
 // (`torchbridge train --recipe R`) and with Python PyTorch (bench/python_train.py
-// --recipe R, the twin), seed for seed. Each run's log goes to
+// --recipe R, the twin), seed for seed: the same seed gives both sides the same
+// initial weights, data order, crops and flips, so they differ only in arithmetic. Each run's log goes to
 // bench/results/recipe-<recipe>-<side>-seed<S>-<device>.txt as it runs; the table
 // (accuracy after each epoch, and minutes) is printed at the end.
 //
