@@ -94,6 +94,10 @@ class CIFAR10Bin(torch.utils.data.Dataset):
     def __len__(self):
         return len(self.labels)
 
+    def tensors(self):
+        """All images as one uint8 [N, 3, 32, 32] tensor (CHW, as torchbridge keeps them) and the labels as int64."""
+        return torch.from_numpy(self.images.transpose(0, 3, 1, 2).copy()), torch.from_numpy(self.labels)
+
     def __getitem__(self, i):
         img = self.images[i]
         if HAVE_TORCHVISION:

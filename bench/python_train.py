@@ -50,10 +50,8 @@ batch_size, padding = DEFAULTS[a.recipe]["batch_size"], DEFAULTS[a.recipe]["padd
 trainset = CIFAR10Bin(a.data, True, transforms(True, padding), limit=a.limit_train or None)
 testset = CIFAR10Bin(a.data, False, transforms(False), limit=a.limit_test or None)
 if a.data_order == "torchbridge":
-    def chw(d):
-        return torch.from_numpy(d.images.transpose(0, 3, 1, 2).copy()), torch.from_numpy(d.labels)
-    trainloader = torchbridge_loader.DataLoader(*chw(trainset), batch_size, a.seed, True, padding, True, MEAN, STD)
-    testloader = torchbridge_loader.DataLoader(*chw(testset), 100, 0, False, mean=MEAN, std=STD)
+    trainloader = torchbridge_loader.DataLoader(*trainset.tensors(), batch_size, a.seed, True, MEAN, STD, padding, True)
+    testloader = torchbridge_loader.DataLoader(*testset.tensors(), 100, 0, False, MEAN, STD)
 else:
     trainloader = torch.utils.data.DataLoader(trainset, batch_size=batch_size, shuffle=True, num_workers=a.workers)
     testloader = torch.utils.data.DataLoader(testset, batch_size=100, shuffle=False, num_workers=a.workers)

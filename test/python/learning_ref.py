@@ -43,8 +43,7 @@ torch.set_num_threads(a.threads)
 
 
 def load(train, n):
-    d = CIFAR10Bin(a.data, train, transform=None, limit=n)
-    return torch.from_numpy(d.images.transpose(0, 3, 1, 2).copy()), torch.from_numpy(d.labels)
+    return CIFAR10Bin(a.data, train, transform=None, limit=n).tensors()
 
 
 xtr, ytr = load(True, a.images)

@@ -27,8 +27,7 @@ from sfc32 import Generator
 class DataLoader:
     """Batches of (float32 [B, 3, H, W] normalised, int64 [B]) from uint8 CHW images."""
 
-    def __init__(self, images, labels, batch_size, seed, shuffle, padding=0, flip=False,
-                 mean=(0.4914, 0.4822, 0.4465), std=(0.2023, 0.1994, 0.2010)):
+    def __init__(self, images, labels, batch_size, seed, shuffle, mean, std, padding=0, flip=False):
         assert images.dtype == torch.uint8 and images.dim() == 4, "expected uint8 [N, C, H, W] images"
         self.images, self.labels = images, labels
         self.batch_size, self.shuffle, self.padding, self.flip = batch_size, shuffle, padding, flip
@@ -66,8 +65,7 @@ class DataLoader:
 if __name__ == "__main__":
     case = torch.load(sys.argv[1])
     o = case["options"].tolist()
-    loader = DataLoader(case["images"], case["labels"], int(o[0]), int(o[1]), bool(o[2]), int(o[3]), bool(o[4]),
-                        mean=o[6:9], std=o[9:12])
+    loader = DataLoader(case["images"], case["labels"], int(o[0]), int(o[1]), bool(o[2]), o[6:9], o[9:12], int(o[3]), bool(o[4]))
     xs, ys = [], []
     for _ in range(int(o[5])):
         for x, y in loader:
